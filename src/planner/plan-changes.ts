@@ -1,0 +1,70 @@
+import type { ComponentId, DesiredComponent, DesiredState } from '../domain/component.js';
+import type { LedgerEntry, LedgerState } from '../domain/ledger.js';
+import type { ComponentChange, KeyChange, Plan } from '../domain/plan.js';
+
+export interface PlanOptions {
+  /** Push every desired component, changed or not (`apply --all`, resyncs after a sidecar restart). */
+  readonly all?: boolean;
+}
+
+function byCodeUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Per-key differences from `before` to `after`, sorted by key. */
+export function diffMetadata(before: Readonly<Record<string, string>>, after: Readonly<Record<string, string>>): KeyChange[] {
+  const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort(byCodeUnits);
+  const changes: KeyChange[] = [];
+  for (const key of keys) {
+    const was = Object.hasOwn(before, key) ? before[key] : undefined;
+    const now = Object.hasOwn(after, key) ? after[key] : undefined;
+    if (was === undefined && now !== undefined) changes.push(Object.freeze({ key, change: 'added', after: now }));
+    else if (was !== undefined && now === undefined) changes.push(Object.freeze({ key, change: 'removed', before: was }));
+    else if (was !== now) changes.push(Object.freeze({ key, change: 'changed', before: was, after: now }));
+  }
+  return changes;
+}
+
+function change(id: ComponentId, kind: string, name: string, action: ComponentChange['action'], keys: KeyChange[]): ComponentChange {
+  return Object.freeze({ id, kind, name, action, keys: Object.freeze(keys) });
+}
+
+/**
+ * `desired` against what the ledger says the sidecar was last given:
+ * - create: no ledger entry; update: the hash differs, or the entry was marked removed and the
+ *   component came back (pushed even when its metadata is what the sidecar still runs, so that
+ *   the ledger marks it applied again);
+ * - unchanged: same hash, or marked removed and still absent (warned once, when it went away);
+ * - remove: applied but gone from the desired set; Layotto cannot unload a component, so it
+ *   is reported and never pushed.
+ */
+function compare(id: ComponentId, desired: DesiredComponent | undefined, entry: LedgerEntry | undefined): ComponentChange {
+  if (desired && !entry) return change(id, desired.kind, desired.name, 'create', diffMetadata({}, desired.metadata));
+  if (desired && entry) {
+    if (entry.status === 'applied' && entry.hash === desired.hash) return change(id, desired.kind, desired.name, 'unchanged', []);
+    return change(id, desired.kind, desired.name, 'update', diffMetadata(entry.metadata, desired.metadata));
+  }
+  const gone = entry!;
+  if (gone.status === 'removed') return change(id, gone.kind, gone.name, 'unchanged', []);
+  return change(id, gone.kind, gone.name, 'remove', diffMetadata(gone.metadata, {}));
+}
+
+export function planChanges(desired: DesiredState, ledger: LedgerState, options: PlanOptions = {}): Plan {
+  const ids = [...new Set([...desired.components.keys(), ...Object.keys(ledger.components)])].sort(byCodeUnits);
+  const changes: ComponentChange[] = [];
+  const push: DesiredComponent[] = [];
+  for (const id of ids) {
+    const component = desired.components.get(id);
+    const entry = Object.hasOwn(ledger.components, id) ? ledger.components[id] : undefined;
+    const componentChange = compare(id, component, entry);
+    changes.push(componentChange);
+    const changed = componentChange.action === 'create' || componentChange.action === 'update';
+    if (component && (changed || options.all === true)) push.push(component);
+  }
+  return Object.freeze({ push: Object.freeze(push), changes: Object.freeze(changes) });
+}
+
+/** Whether applying the plan would change anything the sidecar runs or the operator should see (`diff` exit code 2). */
+export function planHasChanges(plan: Plan): boolean {
+  return plan.changes.some((componentChange) => componentChange.action !== 'unchanged');
+}
