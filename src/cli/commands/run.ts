@@ -1,0 +1,55 @@
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { createAgent } from '../../app/agent.js';
+import { ConfigError, errorMessage } from '../../domain/errors.js';
+import { createLogger } from '../../observability/logger.js';
+import { loadConfig, type CliIo } from '../command-context.js';
+import type { GlobalArgs } from '../global-options.js';
+
+/**
+ * The long-running agent. Resolves with the exit code once a SIGTERM/SIGINT drain is done;
+ * a second signal during the drain exits at once. SIGHUP re-reads the config file.
+ */
+export async function runCommand(args: GlobalArgs, io: CliIo): Promise<number> {
+  const config = await loadConfig(args);
+  const logger = createLogger({ level: config.logLevel, format: config.logFormat, stream: io.stderr });
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'apollo_sidecar_agent_' });
+  const agent = createAgent({ config, logger, registry });
+  agent.on('error', () => {
+    // Already logged where it happened; the listener keeps EventEmitter from throwing it.
+  });
+
+  const stopped = new Promise<number>((resolveExit) => {
+    let stopping = false;
+    const onStop = (signal: NodeJS.Signals): void => {
+      if (stopping) {
+        logger.warn('second signal: exiting at once', { signal });
+        process.exit(1);
+      }
+      stopping = true;
+      logger.info('stopping', { signal });
+      agent.stop().then(
+        () => resolveExit(0),
+        (error: unknown) => {
+          logger.error('shutdown failed', { error: errorMessage(error) });
+          resolveExit(1);
+        },
+      );
+    };
+    process.on('SIGTERM', onStop);
+    process.on('SIGINT', onStop);
+  });
+
+  process.on('SIGHUP', () => {
+    logger.info('SIGHUP: re-reading the agent config', { config: config.configFile ?? '(no file: flags and env only)' });
+    loadConfig(args)
+      .then((next) => agent.reload(next))
+      .catch((error: unknown) => {
+        const problems = error instanceof ConfigError ? error.problems : [];
+        logger.error('config reload rejected; the running config stays', { error: errorMessage(error), problems });
+      });
+  });
+
+  await agent.start();
+  return stopped;
+}

@@ -1,0 +1,124 @@
+import { readFileSync } from 'node:fs';
+import yargs from 'yargs';
+import { AgentError, ConfigError, errorMessage } from '../domain/errors.js';
+import { processIo, write, type CliIo } from './command-context.js';
+import { applyCommand } from './commands/apply.js';
+import { convertCommand } from './commands/convert.js';
+import { diffCommand } from './commands/diff.js';
+import { renderCommand } from './commands/render.js';
+import { runCommand } from './commands/run.js';
+import { validateCommand } from './commands/validate.js';
+import { withGlobalOptions } from './global-options.js';
+
+const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/**
+ * Parses the command line, runs one command, and turns its result or error into an exit
+ * code: the only place where the process's fate is decided.
+ */
+export async function runCli(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  let exitCode = 0;
+  const set = (code: number): void => {
+    exitCode = code;
+  };
+  const cli = withGlobalOptions(yargs([...argv]))
+    .scriptName('apollo-sidecar-agent')
+    .usage('$0 <command> [options]\n\nPushes Apollo configuration to a Layotto sidecar through Lifecycle/ApplyConfiguration.')
+    .command(
+      'run',
+      'run the agent: subscribe to Apollo/files, push changed components to the sidecar, serve /healthz /readyz /metrics',
+      (y) =>
+        y
+          .example('$0 run --apollo-meta http://apollo-meta:8080 --app-id orders --namespace application --namespace redis.yaml', '')
+          .example('$0 run --file /etc/agent/components --sidecar 127.0.0.1:34904', 'run from a mounted ConfigMap alone')
+          .epilog('Exit codes: 0 after SIGTERM/SIGINT and a clean drain; 1 on a fatal config error. SIGHUP re-reads --config.'),
+      async (args) => set(await runCommand(args, io)),
+    )
+    .command(
+      'diff',
+      'dry run: fetch once, map, and show per component and key what would change against the ledger (what was last applied)',
+      (y) =>
+        y
+          .option('output', { choices: ['text', 'json'] as const, default: 'text' as const, describe: 'text for people, json for machines' })
+          .option('color', { type: 'boolean', describe: 'colour the text output (default: when stdout is a terminal)' })
+          .example('$0 diff --apollo-config-service http://apollo:8080 --app-id orders', '')
+          .example('$0 diff --output json --file ./components.yaml', '')
+          .epilog(
+            'Exit codes: 0 no difference, 2 differences, 1 error.\n' +
+              'The comparison is against the ledger in --state-dir, not the sidecar: Layotto has no API to read a ' +
+              "component's configuration back, so a diff against the running sidecar is not possible.",
+          ),
+      async (args) => set(await diffCommand(args, io)),
+    )
+    .command(
+      'apply',
+      'one shot: fetch, map, push every changed component (--all: every component), record the ledger, exit',
+      (y) =>
+        y
+          .option('all', { type: 'boolean', describe: 'push every component, changed or not' })
+          .option('dry-run', { type: 'boolean', describe: 'only show what would be pushed (same as diff)' })
+          .option('timeout', { type: 'string', default: '30s', describe: 'how long to wait for the sidecar to accept everything' })
+          .option('output', { choices: ['text', 'json'] as const, default: 'text' as const, describe: 'with --dry-run: output format' })
+          .option('color', { type: 'boolean', describe: 'with --dry-run: colour the text output' })
+          .example('$0 apply --file ./components.yaml --sidecar 127.0.0.1:34904', '')
+          .example('$0 apply --all --apollo-config-service http://apollo:8080 --app-id orders', 'push everything, e.g. after a sidecar restart')
+          .epilog('Exit codes: 0 all applied, 1 any failure (with --dry-run: as diff).'),
+      async (args) => set(await applyCommand(args, io)),
+    )
+    .command(
+      'render',
+      'print the desired ComponentConfig set as JSON (secrets masked)',
+      (y) =>
+        y
+          .option('show-secrets', { type: 'boolean', describe: 'print secret-looking values as they are' })
+          .example('$0 render --file ./components.yaml', '')
+          .epilog('Exit codes: 0 rendered, 1 error.'),
+      async (args) => set(await renderCommand(args, io)),
+    )
+    .command(
+      'validate',
+      'check the agent config and that the current source content maps cleanly; pushes nothing',
+      (y) => y.example('$0 validate --config agent.yaml', '').epilog('Exit codes: 0 valid, 1 invalid (every problem listed).'),
+      async (args) => set(await validateCommand(args, io)),
+    )
+    .command(
+      'convert',
+      "migration: turn a Layotto static config's components into Apollo namespace content",
+      (y) =>
+        y
+          .option('from-layotto', { type: 'string', demandOption: true, describe: "Layotto's config.json" })
+          .option('to', { choices: ['properties', 'json', 'yaml'] as const, default: 'properties' as const, describe: 'namespace format' })
+          .example('$0 convert --from-layotto configs/config.json --to yaml > components.yaml', '')
+          .epilog('Fields that ApplyConfiguration cannot carry are listed on stderr. Exit codes: 0 converted, 1 error.'),
+      async (args) => set(await convertCommand({ fromLayotto: args.fromLayotto, to: args.to }, io)),
+    )
+    .demandCommand(1, 'name a command: run, diff, apply, render, validate or convert')
+    .strict()
+    .version(version)
+    .help()
+    .alias('help', 'h')
+    .wrap(Math.min(120, process.stdout.columns || 100))
+    .fail((message, error) => {
+      if (error) throw error;
+      write(io.stderr, `${message}\nRun with --help for usage.`);
+      set(1);
+    });
+
+  try {
+    await cli.parseAsync();
+  } catch (error) {
+    if (error instanceof ConfigError) write(io.stderr, `error: ${error.message}`);
+    else if (error instanceof AgentError) write(io.stderr, `error: ${error.message}`);
+    else write(io.stderr, `internal error: ${error instanceof Error ? (error.stack ?? error.message) : errorMessage(error)}`);
+    return 1;
+  }
+  return exitCode;
+}
+
+/** The binary's entry point. */
+export async function main(argv: readonly string[]): Promise<void> {
+  const code = await runCli(argv);
+  process.exitCode = code;
+  // Everything closes its handles; this is the guard against one that did not, so a finished command never hangs.
+  setTimeout(() => process.exit(code), 2_000).unref();
+}

@@ -1,0 +1,217 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { ConfigError, errorMessage } from '../domain/errors.js';
+import { componentRuleSchema } from '../mapper/rules.js';
+import type { AgentConfig } from './agent-config.js';
+import { parseDuration } from './duration.js';
+
+/**
+ * One layer of settings as a user writes them (flags, env, file): every field optional,
+ * lists either as arrays or comma-separated strings. The keys are the camelCase flag names.
+ */
+const listSchema = z.union([z.string(), z.array(z.string())]);
+const settingsSchema = z
+  .object({
+    apolloMeta: z.string(),
+    apolloConfigService: listSchema,
+    appId: z.string(),
+    cluster: z.string(),
+    namespace: listSchema,
+    accessKeySecret: z.string(),
+    accessKeySecretFile: z.string(),
+    label: z.string(),
+    ip: z.string(),
+    file: listSchema,
+    sidecar: z.string(),
+    stateDir: z.string(),
+    http: z.string(),
+    logLevel: z.string(),
+    logFormat: z.string(),
+    resyncInterval: z.union([z.string(), z.number()]),
+    components: z.array(componentRuleSchema),
+  })
+  .partial()
+  .strict();
+
+export type Settings = z.infer<typeof settingsSchema>;
+type SettingKey = keyof Settings;
+
+/** Environment variable of each setting (CONTRACT.md section 3). */
+export const ENV_VARS: Partial<Record<SettingKey, string>> = {
+  apolloMeta: 'APOLLO_META',
+  apolloConfigService: 'APOLLO_CONFIG_SERVICE',
+  appId: 'APOLLO_APP_ID',
+  cluster: 'APOLLO_CLUSTER',
+  namespace: 'APOLLO_NAMESPACES',
+  accessKeySecret: 'APOLLO_ACCESS_KEY_SECRET',
+  accessKeySecretFile: 'APOLLO_ACCESS_KEY_SECRET_FILE',
+  label: 'APOLLO_LABEL',
+  ip: 'APOLLO_IP',
+  file: 'AGENT_FILES',
+  sidecar: 'SIDECAR_ADDRESS',
+  stateDir: 'AGENT_STATE_DIR',
+  http: 'AGENT_HTTP',
+  logLevel: 'LOG_LEVEL',
+  logFormat: 'LOG_FORMAT',
+  resyncInterval: 'AGENT_RESYNC_INTERVAL',
+};
+export const CONFIG_ENV_VAR = 'AGENT_CONFIG';
+
+export const DEFAULTS = {
+  cluster: 'default',
+  namespace: ['application'] as string[],
+  sidecar: '127.0.0.1:34904',
+  stateDir: './.apollo-sidecar-agent',
+  http: '127.0.0.1:34980',
+  logLevel: 'info',
+  logFormat: 'json',
+  resyncInterval: '5m',
+} satisfies Settings;
+
+export interface ConfigInputs {
+  /** Parsed command-line flags; undefined values mean "not given". */
+  readonly flags: Settings & { config?: string };
+  readonly env: NodeJS.ProcessEnv;
+  /** Relative paths in the config file and flags resolve against this. */
+  readonly cwd?: string;
+}
+
+/**
+ * Resolves the agent config with precedence flag > env > file > default and validates it
+ * whole: every problem is collected, with the path it concerns, before one ConfigError.
+ */
+export async function loadAgentConfig(inputs: ConfigInputs): Promise<AgentConfig> {
+  const cwd = inputs.cwd ?? process.cwd();
+  const configFile = inputs.flags.config ?? nonEmpty(inputs.env[CONFIG_ENV_VAR]);
+  const problems: string[] = [];
+  const fileLayer = configFile ? await readConfigFile(resolve(cwd, configFile), problems) : {};
+  const envLayer = readEnv(inputs.env);
+  const merged: Settings = { ...DEFAULTS, ...defined(fileLayer), ...defined(envLayer), ...defined(inputs.flags) };
+
+  let accessKeySecret = merged.accessKeySecret;
+  if (accessKeySecret === undefined && merged.accessKeySecretFile) {
+    try {
+      accessKeySecret = (await readFile(resolve(cwd, merged.accessKeySecretFile), 'utf8')).trim();
+    } catch (error) {
+      problems.push(`accessKeySecretFile: cannot read ${merged.accessKeySecretFile}: ${errorMessage(error)}`);
+    }
+  }
+  const config = resolveSettings(merged, { accessKeySecret, cwd, configFile: configFile && resolve(cwd, configFile) }, problems);
+  if (problems.length > 0 || !config) throw new ConfigError('invalid agent configuration', problems);
+  return config;
+}
+
+async function readConfigFile(path: string, problems: string[]): Promise<Settings> {
+  let raw: unknown;
+  try {
+    raw = parseYaml(await readFile(path, 'utf8'));
+  } catch (error) {
+    problems.push(`config ${path}: ${errorMessage(error)}`);
+    return {};
+  }
+  const parsed = settingsSchema.safeParse(raw ?? {});
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) problems.push(`${path}: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    return {};
+  }
+  return parsed.data;
+}
+
+function readEnv(env: NodeJS.ProcessEnv): Settings {
+  const layer: Record<string, string> = {};
+  for (const [key, name] of Object.entries(ENV_VARS)) {
+    const value = nonEmpty(env[name]);
+    if (value !== undefined) layer[key] = value;
+  }
+  return layer;
+}
+
+function resolveSettings(
+  s: Settings,
+  extra: { accessKeySecret: string | undefined; cwd: string; configFile: string | undefined },
+  problems: string[],
+): AgentConfig | undefined {
+  const list = (value: string | readonly string[] | undefined): string[] =>
+    (typeof value === 'string' ? [value] : (value ?? []))
+      .flatMap((item) => item.split(','))
+      .map((item) => item.trim())
+      .filter((item) => item.length > 0);
+
+  const configServices = list(s.apolloConfigService);
+  const files = list(s.file).map((path) => resolve(extra.cwd, path));
+  const usesApollo = Boolean(s.appId || s.apolloMeta || configServices.length > 0);
+  if (usesApollo) {
+    if (!s.appId) problems.push('appId: required when Apollo is a source (--app-id or APOLLO_APP_ID)');
+    if (!s.apolloMeta && configServices.length === 0)
+      problems.push('apolloMeta / apolloConfigService: one is required when Apollo is a source');
+    for (const url of [...configServices, ...(s.apolloMeta ? [s.apolloMeta] : [])]) {
+      if (!isHttpUrl(url)) problems.push(`apollo URL ${JSON.stringify(url)} is not an http(s) URL`);
+    }
+  } else if (files.length === 0) {
+    problems.push('no source: give Apollo (--app-id with --apollo-meta or --apollo-config-service) or --file');
+  }
+  const namespaces = list(s.namespace);
+  if (usesApollo && namespaces.length === 0) problems.push('namespace: at least one namespace is required');
+
+  if (!/^[^:\s]+:\d{1,5}$/.test(s.sidecar ?? '')) problems.push(`sidecar: ${JSON.stringify(s.sidecar)} is not HOST:PORT`);
+  const http = parseHttp(s.http ?? DEFAULTS.http);
+  if (!http) problems.push(`http: ${JSON.stringify(s.http)} is not HOST:PORT or off`);
+  const logLevel = z.enum(['error', 'warn', 'info', 'debug']).safeParse(s.logLevel);
+  if (!logLevel.success) problems.push(`logLevel: ${JSON.stringify(s.logLevel)} is not one of error, warn, info, debug`);
+  const logFormat = z.enum(['json', 'pretty']).safeParse(s.logFormat);
+  if (!logFormat.success) problems.push(`logFormat: ${JSON.stringify(s.logFormat)} is not json or pretty`);
+  const resyncIntervalMs = parseDuration(String(s.resyncInterval));
+  if (resyncIntervalMs === undefined) problems.push(`resyncInterval: ${JSON.stringify(s.resyncInterval)} is not a duration like 30s, 5m or 0`);
+
+  if (problems.length > 0 || !http || !logLevel.success || !logFormat.success || resyncIntervalMs === undefined) return undefined;
+  return {
+    apollo: usesApollo
+      ? {
+          appId: s.appId!,
+          cluster: s.cluster ?? DEFAULTS.cluster,
+          namespaces,
+          ...(s.apolloMeta ? { meta: s.apolloMeta } : {}),
+          ...(configServices.length > 0 ? { configServices } : {}),
+          ...(extra.accessKeySecret ? { accessKeySecret: extra.accessKeySecret } : {}),
+          ...(s.label ? { label: s.label } : {}),
+          ...(s.ip ? { ip: s.ip } : {}),
+        }
+      : undefined,
+    files,
+    components: s.components ?? [],
+    sidecar: s.sidecar!,
+    stateDir: resolve(extra.cwd, s.stateDir!),
+    http,
+    logLevel: logLevel.data,
+    logFormat: logFormat.data,
+    resyncIntervalMs,
+    ...(extra.configFile ? { configFile: extra.configFile } : {}),
+  };
+}
+
+function parseHttp(text: string): AgentConfig['http'] | undefined {
+  if (text === 'off') return 'off';
+  const match = /^(.+):(\d{1,5})$/.exec(text);
+  if (!match || Number(match[2]) > 65535) return undefined;
+  return { host: match[1]!.replace(/^\[(.*)\]$/, '$1'), port: Number(match[2]) };
+}
+
+function isHttpUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value;
+}
+
+/** Drops undefined values so that spreading a layer never erases a lower one. */
+function defined<T extends object>(layer: T): Partial<T> {
+  return Object.fromEntries(Object.entries(layer).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

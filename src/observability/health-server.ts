@@ -1,0 +1,75 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+import type { Logger } from './logger.js';
+
+export interface Readiness {
+  readonly ready: boolean;
+  /** Shown as the JSON body of /readyz: why the agent is (not) ready, per component. */
+  readonly detail: unknown;
+}
+
+export interface HealthServerOptions {
+  host: string;
+  port: number;
+  registry: Registry;
+  readiness: () => Readiness;
+  logger: Logger;
+}
+
+/** `/healthz`, `/readyz` and `/metrics` on one small HTTP server: all that `run` exposes. */
+export class HealthServer {
+  private readonly server: Server;
+
+  private constructor(server: Server) {
+    this.server = server;
+  }
+
+  static async start(options: HealthServerOptions): Promise<HealthServer> {
+    const server = createServer((req, res) => {
+      const path = (req.url ?? '/').split('?')[0];
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.writeHead(405, { allow: 'GET, HEAD' }).end();
+        return;
+      }
+      if (path === '/healthz') {
+        res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+      } else if (path === '/readyz') {
+        const readiness = options.readiness();
+        res
+          .writeHead(readiness.ready ? 200 : 503, { 'content-type': 'application/json' })
+          .end(`${JSON.stringify({ ready: readiness.ready, ...(readiness.detail as object) }, null, 2)}\n`);
+      } else if (path === '/metrics') {
+        options.registry.metrics().then(
+          (text) => res.writeHead(200, { 'content-type': options.registry.contentType }).end(text),
+          (error: unknown) => {
+            options.logger.error('metrics collection failed', { error: String(error) });
+            res.writeHead(500).end();
+          },
+        );
+      } else {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /healthz, /readyz or /metrics\n');
+      }
+    });
+    // Health probes must never keep the process alive on their own or hold a drain open.
+    server.keepAliveTimeout = 5_000;
+    await new Promise<void>((resolvePromise, reject) => {
+      server.once('error', reject);
+      server.listen(options.port, options.host, () => {
+        server.off('error', reject);
+        resolvePromise();
+      });
+    });
+    return new HealthServer(server);
+  }
+
+  get address(): string {
+    const info = this.server.address() as AddressInfo;
+    return `${info.family === 'IPv6' ? `[${info.address}]` : info.address}:${info.port}`;
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolvePromise) => this.server.close(() => resolvePromise()));
+  }
+}
