@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { silentLogger } from '../../src/observability/logger.js';
+import { createMetrics } from '../../src/observability/metrics.js';
+import { GrpcSidecarClient } from '../../src/sidecar/grpc-sidecar-client.js';
+import { SidecarCallError } from '../../src/sidecar/sidecar-client.js';
+import { startFakeLayotto } from '../fakes/layotto-server.js';
+
+async function codeOf(promise: Promise<void>): Promise<string> {
+  try {
+    await promise;
+    return 'OK';
+  } catch (error) {
+    assert.ok(error instanceof SidecarCallError);
+    return error.codeName;
+  }
+}
+
+describe('fake Layotto', () => {
+  test('records calls, forgets applied state on restart, keeps its port', async (t) => {
+    const sidecar = await startFakeLayotto({ components: ['state/redis', 'lock/etcd'] });
+    const client = new GrpcSidecarClient({ address: sidecar.address, logger: silentLogger(), metrics: createMetrics() });
+    let connections = 0;
+    client.onConnected(() => {
+      connections += 1;
+    });
+    t.after(async () => {
+      client.close();
+      await sidecar.close();
+    });
+    const before = Date.now();
+    await client.apply({ kind: 'state', name: 'redis', metadata: { a: '1' } }, { deadlineMs: 2000 });
+    await client.apply({ kind: 'lock', name: 'etcd', metadata: { b: '2' } }, { deadlineMs: 2000 });
+    assert.deepEqual(
+      sidecar.calls.map((c) => [c.id, c.code]),
+      [
+        ['state/redis', 'OK'],
+        ['lock/etcd', 'OK'],
+      ],
+    );
+    assert.ok((sidecar.calls[0]?.receivedAt ?? 0) >= before);
+    assert.deepEqual(sidecar.current('lock/etcd'), { b: '2' });
+
+    const port = sidecar.port;
+    await sidecar.restart();
+    assert.equal(sidecar.port, port);
+    assert.equal(sidecar.current('state/redis'), undefined);
+    assert.equal(sidecar.calls.length, 2, 'calls survive a restart; clearCalls() forgets them');
+    sidecar.clearCalls();
+    await sidecar.waitFor(() => connections === 2, 3000);
+    await client.apply({ kind: 'state', name: 'redis', metadata: { a: '3' } }, { deadlineMs: 2000 });
+    assert.deepEqual(sidecar.current('state/redis'), { a: '3' });
+    assert.equal(sidecar.calls.length, 1);
+  });
+
+  test('failNext fails any component the given number of times, in front of validation', async (t) => {
+    const sidecar = await startFakeLayotto({ components: ['state/redis'] });
+    const client = new GrpcSidecarClient({ address: sidecar.address, logger: silentLogger(), metrics: createMetrics() });
+    t.after(async () => {
+      client.close();
+      await sidecar.close();
+    });
+    sidecar.failNext(2, 'RESOURCE_EXHAUSTED');
+    const apply = (kind: string, name: string): Promise<void> => client.apply({ kind, name, metadata: { a: '1' } }, { deadlineMs: 2000 });
+    assert.equal(await codeOf(apply('state', 'redis')), 'RESOURCE_EXHAUSTED');
+    assert.equal(await codeOf(apply('lock', 'x')), 'RESOURCE_EXHAUSTED');
+    assert.equal(await codeOf(apply('lock', 'x')), 'INVALID_ARGUMENT');
+    assert.equal(await codeOf(apply('', 'x')), 'INVALID_ARGUMENT');
+    assert.equal(sidecar.calls.at(-1)?.message, 'field kind is not configured');
+    assert.equal(await codeOf(apply('state', 'redis')), 'OK');
+  });
+
+  test('waitFor rejects at its deadline with what it saw', async (t) => {
+    const sidecar = await startFakeLayotto();
+    t.after(() => sidecar.close());
+    await assert.rejects(sidecar.waitFor((s) => s.calls.length > 0, 50), /not met within 50 ms \(calls: none\)/);
+  });
+});
