@@ -1,0 +1,105 @@
+/**
+ * The built CLI as a child process, exactly as users run it: `node bin/apollo-sidecar-agent.js`.
+ * Collects stdout, stderr and the JSON log lines, and makes sure every process is stopped.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { waitUntil } from './wait.js';
+
+export const BIN = fileURLToPath(new URL('../../bin/apollo-sidecar-agent.js', import.meta.url));
+
+export interface LogLine {
+  level: string;
+  message: string;
+  [field: string]: unknown;
+}
+
+export interface AgentProcess {
+  readonly child: ChildProcess;
+  readonly stdout: () => string;
+  readonly stderr: () => string;
+  /** Every JSON log line the agent wrote so far. */
+  readonly logs: () => LogLine[];
+  waitForLog(predicate: (line: LogLine) => boolean, timeoutMs?: number, what?: string): Promise<LogLine>;
+  /** Sends the signal and resolves with the exit code (or the signal that ended it). */
+  stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | NodeJS.Signals>;
+  readonly exited: Promise<number | NodeJS.Signals>;
+}
+
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+export function startAgent(args: readonly string[], env: NodeJS.ProcessEnv = {}): AgentProcess {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { PATH: process.env.PATH, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  running.add(child);
+  let out = '';
+  let err = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+  const exited = new Promise<number | NodeJS.Signals>((resolve) => {
+    child.on('exit', (code, signal) => {
+      running.delete(child);
+      resolve(code ?? signal ?? -1);
+    });
+  });
+  const logs = (): LogLine[] =>
+    err
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .flatMap((line) => {
+        try {
+          return [JSON.parse(line) as LogLine];
+        } catch {
+          return [];
+        }
+      });
+  return {
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    logs,
+    exited,
+    async waitForLog(predicate, timeoutMs = 10_000, what = 'a log line') {
+      let found: LogLine | undefined;
+      await waitUntil(
+        () => {
+          found = logs().find(predicate);
+          return found !== undefined || child.exitCode !== null;
+        },
+        timeoutMs,
+        what,
+      );
+      if (!found) throw new Error(`agent exited (${child.exitCode}) before ${what}:\n${err}`);
+      return found;
+    },
+    async stop(signal = 'SIGTERM', timeoutMs = 8_000) {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      try {
+        return await exited;
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+}
+
+export interface CliResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs a one-shot command to completion. */
+export async function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 30_000): Promise<CliResult> {
+  const agent = startAgent(args, env);
+  const timer = setTimeout(() => agent.child.kill('SIGKILL'), timeoutMs);
+  const code = await agent.exited;
+  clearTimeout(timer);
+  return { code: typeof code === 'number' ? code : -1, stdout: agent.stdout(), stderr: agent.stderr() };
+}
