@@ -147,7 +147,13 @@ export function structuredEntries(ns: NamespaceContent): RawEntries {
   }
   if (text === undefined || text.trim() === '') return { entries: [], warnings: [], problems: [] };
   const conversion: Conversion = { problems: [] };
-  const tree = parseText(ns, text, conversion);
+  let tree: Tree;
+  try {
+    tree = parseText(ns, text, conversion);
+  } catch (error) {
+    // Content can still defeat the conversion (a YAML alias that contains itself cannot be JSON).
+    return { entries: [], warnings: [], problems: [`cannot read the ${ns.format} content: ${errorMessage(error)}`] };
+  }
   if (conversion.problems.length > 0) return { entries: [], warnings: [], problems: conversion.problems };
   return treeEntries(ns, tree);
 }

@@ -12,7 +12,7 @@ function byCodeUnits(a: string, b: string): number {
 }
 
 /** Per-key differences from `before` to `after`, sorted by key. */
-export function diffMetadata(before: Readonly<Record<string, string>>, after: Readonly<Record<string, string>>): KeyChange[] {
+function diffMetadata(before: Readonly<Record<string, string>>, after: Readonly<Record<string, string>>): KeyChange[] {
   const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort(byCodeUnits);
   const changes: KeyChange[] = [];
   for (const key of keys) {

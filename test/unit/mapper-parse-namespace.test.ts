@@ -234,6 +234,7 @@ describe('parseNamespace: JSON and YAML', () => {
     ['an empty name in the map form', 'json', '{"state":{"":{"a":"b"}}}'],
     ['an empty metadata key', 'json', '{"state":{"redis":{"":"b"}}}'],
     ['several YAML documents', 'yaml', 'state: {}\n---\nlock: {}\n'],
+    ['a YAML alias that contains itself', 'yaml', 'state:\n  redis:\n    loop: &x [*x]\n'],
   ] as const) {
     it(`rejects ${label}`, () => {
       const error = mappingError(() => parseNamespace(apolloNamespace(`c.${format}`, format, content), []));

@@ -14,7 +14,7 @@ const FORMATS: Readonly<Record<string, NamespaceFormat>> = {
 
 export const FILE_SOURCE_ID = 'file';
 
-export function formatOf(path: string): NamespaceFormat | undefined {
+function formatOf(path: string): NamespaceFormat | undefined {
   return FORMATS[extname(path).toLowerCase()];
 }
 
