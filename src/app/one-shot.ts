@@ -77,8 +77,8 @@ export async function planFromLedger(context: OneShotContext, options: { all?: b
 export interface ApplyResult {
   readonly plan: Plan;
   readonly outcomes: readonly PushOutcome[];
-  /** Components that were to be pushed but got no answer before the timeout. */
-  readonly unfinished: readonly string[];
+  /** Components the sidecar did not accept or refuse before the timeout (abandoned, with the last error). */
+  readonly unfinished: readonly PushOutcome[];
 }
 
 /**
@@ -117,6 +117,9 @@ export async function applyOnce(
   for (const change of plan.changes) if (change.action === 'remove') ledger = recordRemoved(ledger, change.id);
   store.save(ledger);
   await store.flush();
-  const answered = new Set(outcomes.map((outcome) => outcome.component.id));
-  return { plan, outcomes, unfinished: plan.push.map((c) => c.id).filter((id) => !answered.has(id)) };
+  return {
+    plan,
+    outcomes: outcomes.filter((outcome) => outcome.result !== 'abandoned'),
+    unfinished: outcomes.filter((outcome) => outcome.result === 'abandoned'),
+  };
 }

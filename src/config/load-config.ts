@@ -111,12 +111,25 @@ async function readConfigFile(path: string, problems: string[]): Promise<Setting
     problems.push(`config ${path}: ${errorMessage(error)}`);
     return {};
   }
-  const parsed = settingsSchema.safeParse(raw ?? {});
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) problems.push(`${path}: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+  if (raw === null || raw === undefined) return {};
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    problems.push(`${path}: (root): expected a map of settings`);
     return {};
   }
-  return parsed.data;
+  // Key by key, so that one bad setting is reported without hiding the problems of the rest.
+  const layer: Record<string, unknown> = {};
+  const shape = settingsSchema.shape as Record<string, z.ZodType>;
+  for (const [key, value] of Object.entries(raw)) {
+    const schema = shape[key];
+    if (!schema) {
+      problems.push(`${path}: ${key}: unknown setting`);
+      continue;
+    }
+    const parsed = schema.safeParse(value);
+    if (parsed.success) layer[key] = parsed.data;
+    else for (const issue of parsed.error.issues) problems.push(`${path}: ${[key, ...issue.path].join('.')}: ${issue.message}`);
+  }
+  return layer as Settings;
 }
 
 function readEnv(env: NodeJS.ProcessEnv): Settings {

@@ -139,7 +139,7 @@ describe('run: Apollo to Layotto end to end', () => {
     await waitUntil(async () => (await readyz(http)).status === 200, 5_000, 'ready again');
   });
 
-  it('readyz is 503 with each component's state while no sidecar answers; healthz stays 200', async () => {
+  it('readyz is 503 with the state of each component while no sidecar answers; healthz stays 200', async () => {
     const sidecarFirst = await startFakeLayotto();
     await sidecarFirst.close();
     // Nothing listens at the address: the agent cannot be ready.

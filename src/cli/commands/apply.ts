@@ -26,7 +26,10 @@ export async function applyCommand(args: ApplyArgs, io: CliIo): Promise<number> 
     const why = ok ? '' : ` (${outcome.code ?? outcome.result}${outcome.message ? `: ${outcome.message}` : ''})`;
     lines.push(`${ok ? 'applied' : outcome.result} ${outcome.component.id}${why}`);
   }
-  for (const id of result.unfinished) lines.push(`timed out ${id} (no answer from the sidecar at ${config.sidecar} within ${args.timeout ?? '30s'})`);
+  for (const outcome of result.unfinished) {
+    const last = outcome.code ? `; last error ${outcome.code}: ${outcome.message ?? ''}` : '';
+    lines.push(`timed out ${outcome.component.id} (the sidecar at ${config.sidecar} did not accept it within ${args.timeout ?? '30s'}${last})`);
+  }
   for (const change of result.plan.changes) if (change.action === 'remove') lines.push(`removed ${change.id} (no keys left; Layotto cannot unload it, nothing pushed)`);
   const applied = result.outcomes.length - failures;
   lines.push(`${applied} applied, ${failures + result.unfinished.length} failed, ${result.plan.changes.length - result.plan.push.length} not pushed`);
