@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { Registry } from 'prom-client';
 import type { AgentConfig } from '../config/agent-config.js';
 import type { ComponentId, DesiredState } from '../domain/component.js';
-import { ConfigError, errorMessage } from '../domain/errors.js';
+import { ConfigError, errorMessage, PushError } from '../domain/errors.js';
 import { EMPTY_LEDGER, type LedgerState } from '../domain/ledger.js';
 import type { SourceSnapshot } from '../domain/snapshot.js';
 import { LedgerStore } from '../ledger/ledger-store.js';
@@ -325,7 +325,9 @@ export class Agent extends EventEmitter<AgentEvents> {
           const { [component.id]: _dropped, ...rest } = this.submitted.components;
           this.submitted = { version: 1, components: rest };
         }
-        this.emitError(new Error(`push of ${component.id} failed: ${outcome.code ?? 'error'}: ${outcome.message ?? ''}`));
+        this.emitError(
+          new PushError(`push of ${component.id} failed`, component.id, outcome.code ?? 'UNKNOWN', outcome.message ?? ''),
+        );
         break;
       case 'superseded':
       case 'abandoned':
