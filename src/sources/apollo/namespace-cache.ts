@@ -1,0 +1,92 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { errorMessage } from '../../domain/errors.js';
+import type { Logger } from '../../observability/logger.js';
+import { writeFileAtomic } from '../../storage/atomic-file.js';
+import type { NamespaceName } from './namespace-name.js';
+import { formatProperties, parseProperties, propertiesComments } from './properties-codec.js';
+
+/** The last good content of one namespace, as kept on disk. */
+export interface CachedNamespace {
+  readonly releaseKey: string;
+  readonly configurations: Readonly<Record<string, string>>;
+}
+
+const MARKER = 'apollo-sidecar-agent ';
+
+/** What the properties format cannot hold, kept in one comment line that Java ignores. */
+const headerSchema = z.object({
+  version: z.literal(1),
+  namespace: z.string(),
+  releaseKey: z.string(),
+});
+
+export interface NamespaceCacheOptions {
+  /** `<state-dir>/apollo-cache`. */
+  readonly dir: string;
+  readonly appId: string;
+  readonly cluster: string;
+  readonly logger: Logger;
+}
+
+/** A file-name component that cannot climb out of its directory whatever Apollo calls things. */
+function safeComponent(text: string): string {
+  return encodeURIComponent(text).replace(/^\.+$/, (dots) => '%2E'.repeat(dots.length));
+}
+
+/**
+ * apollo-java's local cache (`LocalFileConfigRepository`):
+ * `{dir}/{appId}/config-cache/{appId}+{cluster}+{namespace}.properties`, the configurations as
+ * properties (non-properties namespaces as their single `content` key, as Java does), plus
+ * the releaseKey in a comment so that a restart knows which release it holds.
+ */
+export class NamespaceCache {
+  constructor(private readonly options: NamespaceCacheOptions) {}
+
+  pathFor(namespace: NamespaceName): string {
+    const { dir, appId, cluster } = this.options;
+    const file = [appId, cluster, namespace.remote].map(safeComponent).join('+');
+    return join(dir, safeComponent(appId), 'config-cache', `${file}.properties`);
+  }
+
+  /** The cached content, or undefined when there is none or it cannot be read. */
+  async read(namespace: NamespaceName): Promise<CachedNamespace | undefined> {
+    const path = this.pathFor(namespace);
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+        this.options.logger.warn('Apollo cache unreadable', { namespace: namespace.configured, path, error: errorMessage(error) });
+      }
+      return undefined;
+    }
+    const configurations = parseProperties(text);
+    const header = propertiesComments(text).find((comment) => comment.startsWith(MARKER));
+    let releaseKey = '';
+    if (header !== undefined) {
+      try {
+        releaseKey = headerSchema.parse(JSON.parse(header.slice(MARKER.length))).releaseKey;
+      } catch {
+        this.options.logger.warn('Apollo cache header unreadable; using its content without a releaseKey', {
+          namespace: namespace.configured,
+          path,
+        });
+      }
+    }
+    return { releaseKey, configurations };
+  }
+
+  /** Replaces the cached content atomically; a failure is logged, never thrown. */
+  async write(namespace: NamespaceName, content: CachedNamespace): Promise<void> {
+    const path = this.pathFor(namespace);
+    const header = JSON.stringify({ version: 1, namespace: namespace.remote, releaseKey: content.releaseKey });
+    const text = formatProperties(content.configurations, ['Persisted by apollo-sidecar-agent', `${MARKER}${header}`]);
+    try {
+      await writeFileAtomic(path, text, 0o600);
+    } catch (error) {
+      this.options.logger.warn('Apollo cache not written', { namespace: namespace.configured, path, error: errorMessage(error) });
+    }
+  }
+}
