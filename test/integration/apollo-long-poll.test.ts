@@ -1,0 +1,254 @@
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { after, test } from 'node:test';
+import { createLogger, silentLogger, type Logger } from '../../src/observability/logger.js';
+import { createMetrics, type AgentMetrics } from '../../src/observability/metrics.js';
+import { ApolloHttp, type FetchImpl } from '../../src/sources/apollo/apollo-http.js';
+import { ConfigServiceLocator } from '../../src/sources/apollo/config-service-locator.js';
+import { NotificationPoller, type ChangeHandler, type NamespaceNotification } from '../../src/sources/apollo/notification-poller.js';
+import { startFakeApollo, type FakeApollo } from '../fakes/apollo-server.js';
+
+const fakes: FakeApollo[] = [];
+after(async () => {
+  for (const fake of fakes) await fake.close();
+});
+
+async function fake(options: Parameters<typeof startFakeApollo>[0]): Promise<FakeApollo> {
+  const apollo = await startFakeApollo(options);
+  fakes.push(apollo);
+  return apollo;
+}
+
+async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+interface LogLine {
+  level: string;
+  message: string;
+  [field: string]: unknown;
+}
+
+function capturingLogger(): { logger: Logger; lines: LogLine[] } {
+  const lines: LogLine[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') lines.push(JSON.parse(line) as LogLine);
+      done();
+    },
+  });
+  return { logger: createLogger({ level: 'debug', stream }), lines };
+}
+
+async function counted(metrics: AgentMetrics, result: string): Promise<number> {
+  return (await metrics.apolloPolls.get()).values.find((value) => value.labels.result === result)?.value ?? 0;
+}
+
+interface Rig {
+  poller: NotificationPoller;
+  metrics: AgentMetrics;
+  run(handler: ChangeHandler): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function rig(options: {
+  urls: string[];
+  namespaces: string[];
+  secret?: string;
+  logger?: Logger;
+  fetchImpl?: FetchImpl;
+  minPollIntervalMs?: number;
+  backoff?: { initialMs: number; maxMs: number };
+  pollTimeoutMs?: number;
+  random?: () => number;
+}): Rig {
+  const logger = options.logger ?? silentLogger();
+  const metrics = createMetrics();
+  const http = new ApolloHttp({ appId: 'app', accessKeySecret: options.secret, maxBodyBytes: 1 << 20, logger, fetchImpl: options.fetchImpl });
+  const locator = new ConfigServiceLocator({ configServices: options.urls, appId: 'app', http, logger, refreshIntervalMs: 60_000, requestTimeoutMs: 1000, random: options.random });
+  const poller = new NotificationPoller({
+    appId: 'app',
+    cluster: 'default',
+    ip: '10.1.2.3',
+    namespaces: options.namespaces,
+    http,
+    locator,
+    pollTimeoutMs: options.pollTimeoutMs ?? 5000,
+    minPollIntervalMs: options.minPollIntervalMs ?? 50,
+    backoff: options.backoff ?? { initialMs: 100, maxMs: 400 },
+    logger,
+    metrics,
+  });
+  const controller = new AbortController();
+  let running: Promise<void> | undefined;
+  return {
+    poller,
+    metrics,
+    run(handler) {
+      running = poller.run(handler, controller.signal);
+      return running;
+    },
+    async stop() {
+      controller.abort();
+      await running;
+    },
+  };
+}
+
+const settleAll: ChangeHandler = async (changes) => new Set(changes.map((change) => change.namespace));
+
+test('one long-poll at a time, ~one per hold period, changes handed over with their ids and messages', async (t) => {
+  const apollo = await fake({ appId: 'app', holdMs: 300 });
+  apollo.publish('application', { a: '1' });
+  const poll = rig({ urls: [apollo.url], namespaces: ['application', 'other'] });
+  t.after(() => poll.stop());
+  const seen: NamespaceNotification[][] = [];
+  let maxOpen = 0;
+  const sampler = setInterval(() => {
+    maxOpen = Math.max(maxOpen, apollo.openPolls());
+  }, 2);
+  t.after(() => clearInterval(sampler));
+
+  void poll.run(async (changes) => {
+    seen.push([...changes]);
+    return new Set(changes.map((change) => change.namespace));
+  });
+  const notifications = () => apollo.requests.filter((request) => request.kind === 'notifications');
+  await waitFor(() => seen.length === 1);
+  const started = Date.now();
+  await waitFor(() => notifications().length >= 6);
+  const release = apollo.publish('application', { a: '2' });
+  await waitFor(() => seen.length === 2);
+  await waitFor(() => notifications().length >= 11);
+  const elapsed = Date.now() - started;
+  await poll.stop();
+
+  // Spinning would make ten polls in milliseconds; held polls need about ten hold periods.
+  assert.ok(elapsed >= 2400, `ten polls took ${elapsed} ms`);
+  const polls = notifications();
+  assert.equal(maxOpen, 1);
+  for (let i = 1; i < polls.length; i += 1) {
+    const previous = polls[i - 1]!;
+    assert.ok(previous.answeredAt === undefined || polls[i]!.receivedAt >= previous.answeredAt, 'a poll starts only after the previous ended');
+  }
+  assert.equal(seen.length, 2, 'the handler runs only when Apollo announces a release');
+  assert.deepEqual(seen[1], [
+    {
+      namespace: 'application',
+      notificationId: release.notificationId,
+      messages: { details: { 'app+default+application': release.notificationId } },
+    },
+  ]);
+  const first = polls[0]!;
+  assert.deepEqual(JSON.parse(first.query['notifications'] ?? ''), [
+    { namespaceName: 'application', notificationId: -1 },
+    { namespaceName: 'other', notificationId: -1 },
+  ]);
+  assert.equal(first.query['appId'], 'app');
+  assert.equal(first.query['cluster'], 'default');
+  assert.equal(first.query['ip'], '10.1.2.3');
+  const last = polls.at(-1)!;
+  assert.deepEqual(JSON.parse(last.query['notifications'] ?? ''), [
+    { namespaceName: 'application', notificationId: release.notificationId },
+    { namespaceName: 'other', notificationId: -1 },
+  ]);
+  assert.ok((await counted(poll.metrics, 'changed')) === 2);
+  assert.ok((await counted(poll.metrics, 'unchanged')) >= 4);
+});
+
+test('a server answering 304 at once does not make the poller spin', async (t) => {
+  const apollo = await fake({ appId: 'app', holdMs: 0 });
+  const poll = rig({ urls: [apollo.url], namespaces: ['application'], minPollIntervalMs: 100 });
+  t.after(() => poll.stop());
+  const started = Date.now();
+  void poll.run(settleAll);
+  await waitFor(() => apollo.requests.filter((request) => request.kind === 'notifications').length >= 6);
+  const elapsed = Date.now() - started;
+  await poll.stop();
+  assert.ok(elapsed >= 490, `six polls are spaced by the minimum interval, took ${elapsed} ms`);
+});
+
+test('an immediate 200 that announces nothing new backs off instead of spinning', async (t) => {
+  let calls = 0;
+  const staleServer: FetchImpl = async () => {
+    calls += 1;
+    // Like a real socket, answer on a later turn of the event loop, so a spin shows up as a
+    // failed assertion rather than starved timers.
+    await new Promise((resolve) => setImmediate(resolve));
+    return new Response(JSON.stringify([{ namespaceName: 'application', notificationId: -1 }]), { status: 200 });
+  };
+  const poll = rig({ urls: ['http://127.0.0.1:9'], namespaces: ['application'], fetchImpl: staleServer, minPollIntervalMs: 0 });
+  t.after(() => poll.stop());
+  let handled = 0;
+  const started = Date.now();
+  void poll.run(async (changes) => {
+    handled += 1;
+    return new Set(changes.map((change) => change.namespace));
+  });
+  await waitFor(() => calls >= 4);
+  const elapsed = Date.now() - started;
+  await poll.stop();
+  assert.equal(handled, 0);
+  // Equal jitter waits at least half of 100, 200 and 400 ms between the four answers.
+  assert.ok(elapsed >= 340, `four stale answers took ${elapsed} ms`);
+});
+
+test('a namespace whose fetch failed is announced again, after a backoff', async (t) => {
+  const apollo = await fake({ appId: 'app', holdMs: 5000 });
+  apollo.publish('application', { a: '1' });
+  const poll = rig({ urls: [apollo.url], namespaces: ['application'] });
+  t.after(() => poll.stop());
+  const calls: number[] = [];
+  void poll.run(async (changes) => {
+    calls.push(Date.now());
+    return calls.length < 3 ? new Set() : new Set(changes.map((change) => change.namespace));
+  });
+  await waitFor(() => calls.length === 3 && apollo.openPolls() === 1);
+  assert.ok(calls[1]! - calls[0]! >= 50, 'backed off after the first failure');
+  assert.ok(calls[2]! - calls[1]! >= 100, 'longer after the second');
+  assert.equal(calls.length, 3, 'settled: the next poll is held, not answered with the same change');
+});
+
+test('401: one clear error per streak, retried with backoff', async (t) => {
+  const apollo = await fake({ appId: 'app', holdMs: 300, accessKeySecret: 'right' });
+  apollo.publish('application', { a: '1' });
+  const { logger, lines } = capturingLogger();
+  const poll = rig({ urls: [apollo.url], namespaces: ['application'], secret: 'wrong', logger, backoff: { initialMs: 100, maxMs: 200 } });
+  t.after(() => poll.stop());
+  const handled: number[] = [];
+  const started = Date.now();
+  void poll.run(async (changes) => {
+    handled.push(changes.length);
+    return new Set(changes.map((change) => change.namespace));
+  });
+  await waitFor(() => apollo.requests.filter((request) => request.status === 401).length >= 5);
+  const elapsed = Date.now() - started;
+  assert.ok(elapsed >= 50 + 100 + 100 + 100, `five rejected polls took ${elapsed} ms`);
+  const errors = lines.filter((line) => line.level === 'error');
+  assert.equal(errors.length, 1);
+  assert.match(errors[0]!.message, /appId.*access key secret.*clock/);
+  assert.equal(handled.length, 0);
+  assert.ok((await counted(poll.metrics, 'error')) >= 4);
+
+  apollo.setAccessKeySecret(undefined);
+  await waitFor(() => handled.length === 1);
+  apollo.setAccessKeySecret('right');
+  await waitFor(() => lines.filter((line) => line.level === 'error').length === 2, 3000);
+});
+
+test('after an error the next poll goes to another config service', async (t) => {
+  const live = await fake({ appId: 'app', holdMs: 300 });
+  const dead = await fake({ appId: 'app' });
+  await dead.stop();
+  // A shuffle that keeps the given order: the dead service is asked first.
+  const poll = rig({ urls: [dead.url, live.url], namespaces: ['application'], backoff: { initialMs: 20, maxMs: 40 }, random: () => 0.99 });
+  t.after(() => poll.stop());
+  void poll.run(settleAll);
+  await waitFor(() => live.requests.filter((request) => request.kind === 'notifications').length >= 3);
+  assert.equal(await counted(poll.metrics, 'error'), 1, 'one failed poll, then the live service');
+  assert.equal(live.openPolls(), 1);
+});
