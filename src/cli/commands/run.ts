@@ -50,6 +50,13 @@ export async function runCommand(args: GlobalArgs, io: CliIo): Promise<number> {
       });
   });
 
-  await agent.start();
-  return stopped;
+  // The agent's own timers are unref'd (a library must not hold its host open), and between
+  // two long-polls nothing else may be pending: without this the process would just end.
+  const keepAlive = setInterval(() => undefined, 1 << 30);
+  try {
+    await agent.start();
+    return await stopped;
+  } finally {
+    clearInterval(keepAlive);
+  }
 }
