@@ -1,0 +1,244 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ComponentId } from '../domain/component.js';
+import { errorMessage } from '../domain/errors.js';
+import type { Logger } from '../observability/logger.js';
+import type { AgentMetrics } from '../observability/metrics.js';
+import { SidecarCallError, type SidecarClient } from '../sidecar/sidecar-client.js';
+import type { ComponentPushState, PushOutcome, PushRequest, PushResult } from './push-request.js';
+import type { PushSlots } from './push-slots.js';
+import { classifyCode, runWithRetry, type FailedAttempt, type RetrySettings } from './retry-policy.js';
+
+export interface ComponentQueueSettings {
+  readonly callDeadlineMs: number;
+  readonly minIntervalMs: number;
+  readonly retry: RetrySettings;
+}
+
+export interface ComponentQueueDeps {
+  readonly id: ComponentId;
+  readonly client: SidecarClient;
+  readonly slots: PushSlots;
+  readonly settings: ComponentQueueSettings;
+  readonly logger: Logger;
+  readonly metrics: AgentMetrics;
+  readonly report: (outcome: PushOutcome) => void;
+}
+
+/** Abort reasons, told apart when a delivery ends early. */
+class Superseded extends Error {
+  override readonly name = 'Superseded';
+}
+class Stopped extends Error {
+  override readonly name = 'Stopped';
+}
+
+interface Delivery {
+  readonly request: PushRequest;
+  readonly controller: AbortController;
+  attempts: number;
+  lastFailure?: SidecarCallError;
+}
+
+interface Settled {
+  readonly state: 'applied' | 'rejected' | 'failed';
+  readonly hash: string;
+  readonly code?: string;
+  readonly message?: string;
+  readonly attempts: number;
+}
+
+/**
+ * One component's serial delivery: at most one submit in delivery (calls and retry sleeps)
+ * and one pending behind it, the latest. A newer submit replaces the pending one and cuts the
+ * delivery's retries short, so an older config is never sent after a newer one was accepted.
+ */
+export class ComponentQueue {
+  private pending: PushRequest | undefined;
+  private current: Delivery | undefined;
+  private settled: Settled | undefined;
+  /** The settled rejection still blocks resubmits of its hash. */
+  private quarantined = false;
+  /** `hash code message` of the last rejection logged at warn: each version is warned about once. */
+  private warnedRejection: string | undefined;
+  private lastDispatchAt = Number.NEGATIVE_INFINITY;
+  private running = false;
+  private readonly stopController = new AbortController();
+
+  constructor(private readonly deps: ComponentQueueDeps) {}
+
+  /** False when the submit was dropped: stopped, or the same hash is already on its way or quarantined. */
+  submit(request: PushRequest): boolean {
+    if (this.stopController.signal.aborted) return false;
+    if (!request.force && this.isDuplicate(request.component.hash)) return false;
+    const replaced = this.pending;
+    this.pending = request;
+    if (replaced) this.finish(replaced, 'superseded', 0, undefined);
+    this.current?.controller.abort(new Superseded());
+    if (!this.running) void this.run();
+    return true;
+  }
+
+  state(): ComponentPushState | undefined {
+    if (this.pending) return { state: 'pending', hash: this.pending.component.hash, attempts: 0 };
+    if (this.current) {
+      const failure = this.current.lastFailure;
+      return {
+        state: 'pushing',
+        hash: this.current.request.component.hash,
+        attempts: this.current.attempts,
+        ...(failure ? { code: failure.codeName, message: failure.details } : {}),
+      };
+    }
+    return this.settled;
+  }
+
+  clearQuarantine(): void {
+    this.quarantined = false;
+  }
+
+  isIdle(): boolean {
+    return this.pending === undefined && this.current === undefined;
+  }
+
+  /** Abandons the pending submit and cuts retries short; a call in flight ends by its deadline. */
+  stop(): void {
+    if (this.stopController.signal.aborted) return;
+    this.stopController.abort(new Stopped());
+    this.current?.controller.abort(new Stopped());
+    const pending = this.pending;
+    this.pending = undefined;
+    if (pending) this.finish(pending, 'abandoned', 0, undefined);
+  }
+
+  private isDuplicate(hash: string): boolean {
+    const latest = this.pending ?? this.current?.request;
+    if (latest) return latest.component.hash === hash;
+    return this.quarantined && this.settled?.hash === hash;
+  }
+
+  private async run(): Promise<void> {
+    this.running = true;
+    try {
+      while (this.pending && !this.stopController.signal.aborted) {
+        await this.waitForInterval();
+        const request = this.pending;
+        if (!request) break;
+        this.pending = undefined;
+        this.lastDispatchAt = performance.now();
+        await this.deliver(request);
+      }
+    } catch (error) {
+      // Only the interval sleep can throw, and only because stop() aborted it.
+      if (!this.stopController.signal.aborted) {
+        this.deps.logger.error('component queue failed', { component: this.deps.id, error: errorMessage(error) });
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** Leading edge: a push after a quiet period goes at once; in a burst the latest goes at the interval's end. */
+  private async waitForInterval(): Promise<void> {
+    const wait = this.lastDispatchAt + this.deps.settings.minIntervalMs - performance.now();
+    if (wait > 0) await sleep(wait, undefined, { signal: this.stopController.signal, ref: false });
+  }
+
+  private async deliver(request: PushRequest): Promise<void> {
+    const { client, slots, settings, metrics } = this.deps;
+    const delivery: Delivery = { request, controller: new AbortController(), attempts: 0 };
+    const { signal } = delivery.controller;
+    this.current = delivery;
+    let applied = false;
+    let error: unknown;
+    try {
+      await runWithRetry(
+        async () => {
+          const release = await slots.acquire(signal);
+          delivery.attempts += 1;
+          const started = performance.now();
+          try {
+            await client.apply(request.component, { deadlineMs: settings.callDeadlineMs });
+            applied = true;
+          } finally {
+            release();
+            metrics.applyDuration.observe({ kind: request.component.kind }, (performance.now() - started) / 1000);
+          }
+        },
+        { settings: settings.retry, signal, onFailedAttempt: (failure) => this.onFailedAttempt(delivery, failure) },
+      );
+    } catch (caught) {
+      error = caught;
+    }
+    this.current = undefined;
+    const failure = error instanceof SidecarCallError ? error : delivery.lastFailure;
+    // A call that succeeded counts even if a newer submit or stop() came while it was in flight.
+    if (applied) this.finish(request, 'applied', delivery.attempts, undefined);
+    else if (error instanceof SidecarCallError && classifyCode(error.codeName) === 'rejected') {
+      this.finish(request, 'rejected', delivery.attempts, error);
+    } else if (signal.aborted) {
+      this.finish(request, signal.reason instanceof Stopped ? 'abandoned' : 'superseded', delivery.attempts, failure);
+    } else this.finish(request, 'failed', delivery.attempts, failure);
+  }
+
+  private onFailedAttempt(delivery: Delivery, { error, attempt, willRetry }: FailedAttempt): void {
+    delivery.lastFailure = error;
+    if (!willRetry) return;
+    const { kind, name } = delivery.request.component;
+    this.deps.metrics.applies.inc({ kind, name, result: 'retry' });
+    // The first failure of a delivery is news; the rest of an outage would flood the log.
+    this.deps.logger.log(attempt === 1 ? 'warn' : 'debug', 'push failed; retrying', {
+      component: this.deps.id,
+      attempt,
+      code: error.codeName,
+      details: error.details,
+    });
+  }
+
+  private finish(request: PushRequest, result: PushResult, attempts: number, failure: SidecarCallError | undefined): void {
+    const { component, observedAt } = request;
+    const { kind, name, hash } = component;
+    const finishedAt = Date.now();
+    // `details`, not `message`: winston would fold a `message` field into the log line's text.
+    const fields = { component: this.deps.id, attempt: attempts, ...(failure ? { code: failure.codeName, details: failure.details } : {}) };
+    const { metrics, logger } = this.deps;
+    switch (result) {
+      case 'applied':
+        this.settle({ state: 'applied', hash, attempts });
+        metrics.applies.inc({ kind, name, result: 'applied' });
+        metrics.lastApplyTime.set(finishedAt / 1000);
+        if (observedAt !== undefined) metrics.releaseToApply.observe(Math.max(0, finishedAt - observedAt) / 1000);
+        logger.info('component applied', { component: this.deps.id, attempt: attempts });
+        break;
+      case 'rejected': {
+        this.settle({ state: 'rejected', hash, attempts, code: failure?.codeName, message: failure?.details });
+        metrics.applies.inc({ kind, name, result: 'rejected' });
+        const rejection = `${hash} ${failure?.codeName} ${failure?.details}`;
+        logger.log(this.warnedRejection === rejection ? 'debug' : 'warn', 'sidecar rejected component; not retried until it changes', fields);
+        this.warnedRejection = rejection;
+        break;
+      }
+      case 'failed':
+        this.settle({ state: 'failed', hash, attempts, code: failure?.codeName, message: failure?.details });
+        metrics.applies.inc({ kind, name, result: 'failed' });
+        logger.warn('push failed; giving up until the next change or resync', fields);
+        break;
+      case 'superseded':
+      case 'abandoned':
+        logger.debug(`push ${result}`, fields);
+        break;
+    }
+    this.deps.report({
+      component,
+      result,
+      attempts,
+      finishedAt,
+      ...(failure ? { code: failure.codeName, message: failure.details } : {}),
+      ...(observedAt !== undefined ? { observedAt } : {}),
+    });
+  }
+
+  private settle(settled: Settled): void {
+    this.settled = settled;
+    this.quarantined = settled.state === 'rejected';
+  }
+}

@@ -1,0 +1,128 @@
+import pRetry, { AbortError } from 'p-retry';
+import { SidecarCallError } from '../sidecar/sidecar-client.js';
+
+/**
+ * How a failed ApplyConfiguration is treated (CONTRACT.md section 6).
+ * - `transient`: the sidecar could not take the call; retried until success, supersession or stop.
+ * - `bounded`: the call reached the sidecar (or broke on the way) and failed for a reason that
+ *   may pass; retried a few times, then the push ends `failed` (a later submit may try again).
+ * - `rejected`: the sidecar refused this configuration; retrying the same bytes cannot help,
+ *   so the version is quarantined until a newer one or a sidecar restart.
+ */
+export type RetryClass = 'transient' | 'bounded' | 'rejected';
+
+const CLASS_BY_CODE: Readonly<Record<string, RetryClass>> = {
+  UNAVAILABLE: 'transient',
+  DEADLINE_EXCEEDED: 'transient',
+  RESOURCE_EXHAUSTED: 'transient',
+  ABORTED: 'transient',
+  // Layotto: the component's own ApplyConfig failed (its backend may be down for a moment).
+  UNKNOWN: 'bounded',
+  // A server crash, or a stream torn down mid-call (grpc-js reports a call caught by a restarting
+  // sidecar as CANCELLED): not a verdict on the config.
+  INTERNAL: 'bounded',
+  DATA_LOSS: 'bounded',
+  CANCELLED: 'bounded',
+  INVALID_ARGUMENT: 'rejected',
+  NOT_FOUND: 'rejected',
+  UNIMPLEMENTED: 'rejected',
+  PERMISSION_DENIED: 'rejected',
+  // A verdict on the request or the caller that the same request cannot change.
+  UNAUTHENTICATED: 'rejected',
+  FAILED_PRECONDITION: 'rejected',
+  OUT_OF_RANGE: 'rejected',
+  ALREADY_EXISTS: 'rejected',
+};
+
+/** Codes not in the table (none exist in gRPC today) are treated like UNKNOWN. */
+export function classifyCode(codeName: string): RetryClass {
+  return CLASS_BY_CODE[codeName] ?? 'bounded';
+}
+
+export interface RetrySettings {
+  /** Delay before the first retry; doubles (`factor`) per retry. */
+  readonly minDelayMs: number;
+  /** Cap on one delay: transient failures keep retrying at this pace. */
+  readonly maxDelayMs: number;
+  readonly factor: number;
+  /** Multiply each delay by a random 1–2 so that many components do not retry in lockstep. */
+  readonly randomize: boolean;
+  /** Tries in total for `bounded` codes (CONTRACT.md: UNKNOWN at most 5). */
+  readonly boundedMaxAttempts: number;
+}
+
+export const DEFAULT_RETRY: RetrySettings = Object.freeze({
+  minDelayMs: 200,
+  maxDelayMs: 10_000,
+  factor: 2,
+  randomize: true,
+  boundedMaxAttempts: 5,
+});
+
+/** Whether to try again after a failure, given how many `bounded` failures this push has had (this one included). */
+export function shouldRetry(codeName: string, boundedFailures: number, settings: RetrySettings): boolean {
+  switch (classifyCode(codeName)) {
+    case 'transient':
+      return true;
+    case 'bounded':
+      return boundedFailures < settings.boundedMaxAttempts;
+    case 'rejected':
+      return false;
+  }
+}
+
+export interface FailedAttempt {
+  readonly error: SidecarCallError;
+  readonly attempt: number;
+  readonly willRetry: boolean;
+}
+
+export interface RetryRun {
+  readonly settings: RetrySettings;
+  /** Aborting it cancels a sleeping retry at once; a call in flight ends first. */
+  readonly signal: AbortSignal;
+  /** After every failed try except one cut short by the signal. */
+  readonly onFailedAttempt: (failure: FailedAttempt) => void;
+}
+
+/** gRPC's numeric UNKNOWN, for errors that did not come from the sidecar at all (a client bug). */
+const UNKNOWN_CODE = 2;
+
+function narrow(error: unknown): SidecarCallError {
+  if (error instanceof SidecarCallError) return error;
+  return new SidecarCallError(UNKNOWN_CODE, 'UNKNOWN', error instanceof Error ? error.message : String(error));
+}
+
+/**
+ * Runs `attempt` (1-based try number) under the policy. Resolves on success; rejects with the
+ * last SidecarCallError once the policy gives up, or with the signal's reason once aborted.
+ */
+export async function runWithRetry(attempt: (attemptNumber: number) => Promise<void>, run: RetryRun): Promise<void> {
+  let boundedFailures = 0;
+  await pRetry(
+    async (attemptNumber) => {
+      run.signal.throwIfAborted();
+      try {
+        await attempt(attemptNumber);
+      } catch (error) {
+        if (run.signal.aborted && !(error instanceof SidecarCallError)) throw error;
+        const failure = narrow(error);
+        const retryClass = classifyCode(failure.codeName);
+        if (retryClass === 'bounded') boundedFailures += 1;
+        const willRetry = !run.signal.aborted && shouldRetry(failure.codeName, boundedFailures, run.settings);
+        run.onFailedAttempt({ error: failure, attempt: attemptNumber, willRetry });
+        // AbortError makes p-retry give up at once and reject with the original error.
+        throw willRetry ? failure : new AbortError(failure);
+      }
+    },
+    {
+      retries: Number.POSITIVE_INFINITY,
+      factor: run.settings.factor,
+      minTimeout: run.settings.minDelayMs,
+      maxTimeout: run.settings.maxDelayMs,
+      randomize: run.settings.randomize,
+      signal: run.signal,
+      unref: true,
+    },
+  );
+}

@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { classifyCode, DEFAULT_RETRY, runWithRetry, shouldRetry, type FailedAttempt, type RetrySettings } from '../../src/push/retry-policy.js';
+import { SidecarCallError } from '../../src/sidecar/sidecar-client.js';
+
+const fast: RetrySettings = { minDelayMs: 1, maxDelayMs: 5, factor: 2, randomize: true, boundedMaxAttempts: 5 };
+
+/**
+ * Retry sleeps are unref'd, so a bare await would let the event loop run dry; this waits on a
+ * ref'd deadline instead, which also bounds every wait.
+ */
+async function within<T>(promise: Promise<T>, timeoutMs = 5000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`not settled within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function failure(codeName: string): SidecarCallError {
+  return new SidecarCallError(0, codeName, `${codeName} from the sidecar`);
+}
+
+describe('retry classification', () => {
+  const table: Array<[string, ReturnType<typeof classifyCode>]> = [
+    ['UNAVAILABLE', 'transient'],
+    ['DEADLINE_EXCEEDED', 'transient'],
+    ['RESOURCE_EXHAUSTED', 'transient'],
+    ['ABORTED', 'transient'],
+    ['UNKNOWN', 'bounded'],
+    ['INTERNAL', 'bounded'],
+    ['DATA_LOSS', 'bounded'],
+    ['CANCELLED', 'bounded'],
+    ['INVALID_ARGUMENT', 'rejected'],
+    ['NOT_FOUND', 'rejected'],
+    ['UNIMPLEMENTED', 'rejected'],
+    ['PERMISSION_DENIED', 'rejected'],
+    ['UNAUTHENTICATED', 'rejected'],
+    ['FAILED_PRECONDITION', 'rejected'],
+    ['OUT_OF_RANGE', 'rejected'],
+    ['ALREADY_EXISTS', 'rejected'],
+    ['SOMETHING_NEW', 'bounded'],
+  ];
+  for (const [code, expected] of table) {
+    test(`${code} is ${expected}`, () => assert.equal(classifyCode(code), expected));
+  }
+
+  test('transient codes retry without end, bounded ones up to 5 tries, rejected never', () => {
+    assert.equal(shouldRetry('UNAVAILABLE', 0, DEFAULT_RETRY), true);
+    assert.equal(shouldRetry('UNKNOWN', 4, DEFAULT_RETRY), true);
+    assert.equal(shouldRetry('UNKNOWN', 5, DEFAULT_RETRY), false);
+    assert.equal(shouldRetry('INVALID_ARGUMENT', 0, DEFAULT_RETRY), false);
+  });
+
+  test('defaults: exponential from 200 ms, capped at 10 s, with jitter', () => {
+    assert.deepEqual(DEFAULT_RETRY, { minDelayMs: 200, maxDelayMs: 10_000, factor: 2, randomize: true, boundedMaxAttempts: 5 });
+  });
+});
+
+describe('runWithRetry', () => {
+  function run(codes: string[], signal = new AbortController().signal, settings = fast) {
+    const attempts: FailedAttempt[] = [];
+    let calls = 0;
+    const result = runWithRetry(
+      async () => {
+        const code = codes[Math.min(calls, codes.length - 1)];
+        calls += 1;
+        if (code !== 'OK') throw failure(code ?? 'UNKNOWN');
+      },
+      { settings, signal, onFailedAttempt: (a) => attempts.push(a) },
+    );
+    return { result, attempts, calls: () => calls };
+  }
+
+  test('UNKNOWN is tried 5 times in total, then the last error surfaces', async () => {
+    const { result, attempts, calls } = run(['UNKNOWN']);
+    await assert.rejects(within(result), (error: unknown) => error instanceof SidecarCallError && error.codeName === 'UNKNOWN');
+    assert.equal(calls(), 5);
+    assert.deepEqual(
+      attempts.map((a) => a.willRetry),
+      [true, true, true, true, false],
+    );
+  });
+
+  test('transient failures before an UNKNOWN do not use up its budget', async () => {
+    const { result, calls } = run(['UNAVAILABLE', 'UNAVAILABLE', 'UNAVAILABLE', 'UNAVAILABLE', 'UNAVAILABLE', 'UNKNOWN', 'OK']);
+    await within(result);
+    assert.equal(calls(), 7);
+  });
+
+  test('transient codes keep retrying until success', async () => {
+    const codes = [...Array<string>(12).fill('UNAVAILABLE'), 'DEADLINE_EXCEEDED', 'RESOURCE_EXHAUSTED', 'ABORTED', 'OK'];
+    const { result, calls } = run(codes);
+    await within(result);
+    assert.equal(calls(), codes.length);
+  });
+
+  test('a rejected code is tried once (AbortError) and surfaces as the SidecarCallError', async () => {
+    const { result, attempts, calls } = run(['PERMISSION_DENIED']);
+    await assert.rejects(within(result), (error: unknown) => error instanceof SidecarCallError && error.codeName === 'PERMISSION_DENIED');
+    assert.equal(calls(), 1);
+    assert.equal(attempts[0]?.willRetry, false);
+  });
+
+  test('errors that are not SidecarCallError are treated as UNKNOWN', async () => {
+    let calls = 0;
+    const result = runWithRetry(
+      async () => {
+        calls += 1;
+        throw new TypeError('bug in a client');
+      },
+      { settings: fast, signal: new AbortController().signal, onFailedAttempt: () => {} },
+    );
+    await assert.rejects(
+      within(result),
+      (error: unknown) => error instanceof SidecarCallError && error.codeName === 'UNKNOWN' && error.details === 'bug in a client',
+    );
+    assert.equal(calls, 5);
+  });
+
+  test('aborting cancels a sleeping retry at once with the signal reason', async () => {
+    const controller = new AbortController();
+    const slow: RetrySettings = { ...fast, minDelayMs: 60_000, maxDelayMs: 60_000 };
+    const { result, attempts, calls } = run(['UNAVAILABLE'], controller.signal, slow);
+    // Past onFailedAttempt and a timer tick, p-retry is asleep.
+    const deadline = Date.now() + 2000;
+    while (attempts.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 1));
+    const started = Date.now();
+    const reason = new Error('superseded');
+    controller.abort(reason);
+    await assert.rejects(within(result), (error) => error === reason);
+    assert.ok(Date.now() - started < 1000);
+    assert.equal(calls(), 1);
+  });
+});
