@@ -2,19 +2,14 @@ import { readFileSync } from 'node:fs';
 import yargs from 'yargs';
 import { AgentError, ConfigError, errorMessage } from '../domain/errors.js';
 import { processIo, write, type CliIo } from './command-context.js';
-import { applyCommand } from './commands/apply.js';
-import { convertCommand } from './commands/convert.js';
-import { diffCommand } from './commands/diff.js';
-import { renderCommand } from './commands/render.js';
-import { runCommand } from './commands/run.js';
-import { validateCommand } from './commands/validate.js';
 import { withGlobalOptions } from './global-options.js';
 
 const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /**
  * Parses the command line, runs one command, and turns its result or error into an exit
- * code: the only place where the process's fate is decided.
+ * code: the only place where the process's fate is decided. Each command module is imported
+ * only when chosen, so `--help` or `convert` does not pay for loading gRPC and the Apollo client.
  */
 export async function runCli(argv: readonly string[], io: CliIo = processIo): Promise<number> {
   let exitCode = 0;
@@ -32,7 +27,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
           .example('$0 run --apollo-meta http://apollo-meta:8080 --app-id orders --namespace application --namespace redis.yaml', '')
           .example('$0 run --file /etc/agent/components --sidecar 127.0.0.1:34904', 'run from a mounted ConfigMap alone')
           .epilog('Exit codes: 0 after SIGTERM/SIGINT and a clean drain; 1 on a fatal config error. SIGHUP re-reads --config.'),
-      async (args) => set(await runCommand(args, io)),
+      async (args) => set(await (await import('./commands/run.js')).runCommand(args, io)),
     )
     .command(
       'diff',
@@ -48,7 +43,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
               'The comparison is against the ledger in --state-dir, not the sidecar: Layotto has no API to read a ' +
               "component's configuration back, so a diff against the running sidecar is not possible.",
           ),
-      async (args) => set(await diffCommand(args, io)),
+      async (args) => set(await (await import('./commands/diff.js')).diffCommand(args, io)),
     )
     .command(
       'apply',
@@ -63,7 +58,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
           .example('$0 apply --file ./components.yaml --sidecar 127.0.0.1:34904', '')
           .example('$0 apply --all --apollo-config-service http://apollo:8080 --app-id orders', 'push everything, e.g. after a sidecar restart')
           .epilog('Exit codes: 0 all applied, 1 any failure (with --dry-run: as diff).'),
-      async (args) => set(await applyCommand(args, io)),
+      async (args) => set(await (await import('./commands/apply.js')).applyCommand(args, io)),
     )
     .command(
       'render',
@@ -73,13 +68,13 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
           .option('show-secrets', { type: 'boolean', describe: 'print secret-looking values as they are' })
           .example('$0 render --file ./components.yaml', '')
           .epilog('Exit codes: 0 rendered, 1 error.'),
-      async (args) => set(await renderCommand(args, io)),
+      async (args) => set(await (await import('./commands/render.js')).renderCommand(args, io)),
     )
     .command(
       'validate',
       'check the agent config and that the current source content maps cleanly; pushes nothing',
       (y) => y.example('$0 validate --config agent.yaml', '').epilog('Exit codes: 0 valid, 1 invalid (every problem listed).'),
-      async (args) => set(await validateCommand(args, io)),
+      async (args) => set(await (await import('./commands/validate.js')).validateCommand(args, io)),
     )
     .command(
       'convert',
@@ -90,7 +85,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
           .option('to', { choices: ['properties', 'json', 'yaml'] as const, default: 'properties' as const, describe: 'namespace format' })
           .example('$0 convert --from-layotto configs/config.json --to yaml > components.yaml', '')
           .epilog('Fields that ApplyConfiguration cannot carry are listed on stderr. Exit codes: 0 converted, 1 error.'),
-      async (args) => set(await convertCommand({ fromLayotto: args.fromLayotto, to: args.to }, io)),
+      async (args) => set(await (await import('./commands/convert.js')).convertCommand({ fromLayotto: args.fromLayotto, to: args.to }, io)),
     )
     .demandCommand(1, 'name a command: run, diff, apply, render, validate or convert')
     .strict()
