@@ -8,7 +8,7 @@ import { ApolloHttp, type FetchImpl } from './apollo-http.js';
 import { BackoffStreak, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import { ConfigServiceLocator } from './config-service-locator.js';
 import { localIpv4 } from './local-ip.js';
-import { NamespaceCache } from './namespace-cache.js';
+import { NamespaceCache, type CachedNamespace } from './namespace-cache.js';
 import { NamespaceFetcher } from './namespace-fetcher.js';
 import { parseNamespaceName, type NamespaceName } from './namespace-name.js';
 import type { NotificationMessages } from './notification-messages.js';
@@ -118,6 +118,8 @@ export class ApolloSource implements Source {
   readonly #ip: string | undefined;
   readonly #logger: Logger;
   #queue: Promise<unknown> = Promise.resolve();
+  /** Cache writes of releases already accepted, run after the emit so no fsync delays a release. */
+  readonly #unpersisted = new Map<NamespaceState, CachedNamespace>();
   #poller: NotificationPoller | undefined;
 
   constructor(private readonly options: ApolloSourceOptions) {
@@ -181,7 +183,10 @@ export class ApolloSource implements Source {
 
   async load(signal?: AbortSignal): Promise<SourceSnapshot> {
     const observedAt = Date.now();
-    await this.#serial(() => this.#sync(this.#states, signal));
+    await this.#serial(async () => {
+      await this.#sync(this.#states, signal);
+      await this.#persist();
+    });
     const missing = this.#states.filter((state) => !state.content);
     if (missing.length > 0) {
       const details = missing.map((state) => `${state.name.configured} (${state.lastError ?? 'release rejected'})`);
@@ -212,9 +217,12 @@ export class ApolloSource implements Source {
     const emit = this.#emitter(listener);
     try {
       const observedAt = Date.now();
-      await this.#serial(() => this.#sync(this.#states, signal));
+      await this.#serial(async () => {
+        await this.#sync(this.#states, signal);
+        if (!signal.aborted) emit(observedAt);
+        await this.#persist();
+      });
       if (signal.aborted) return;
-      emit(observedAt);
       await Promise.all([
         poller.run((changes, polledAt) => this.#serial(() => this.#onNotified(changes, polledAt, emit, signal)), signal),
         this.#refreshLoop(emit, signal),
@@ -240,6 +248,7 @@ export class ApolloSource implements Source {
       }),
     );
     if (!signal.aborted) emit(observedAt);
+    await this.#persist();
     return settled;
   }
 
@@ -269,6 +278,7 @@ export class ApolloSource implements Source {
       await this.#serial(async () => {
         await this.#sync(targets, signal);
         if (!signal.aborted) emit(observedAt);
+        await this.#persist();
       });
     }
   }
@@ -294,11 +304,11 @@ export class ApolloSource implements Source {
     state.lastError = undefined;
     switch (result.kind) {
       case 'ok':
-        await this.#accept(state, result.releaseKey, result.configurations);
+        this.#accept(state, result.releaseKey, result.configurations);
         state.remoteReleaseKey = result.releaseKey;
         break;
       case 'not_found':
-        await this.#accept(state, '', {});
+        this.#accept(state, '', {});
         state.remoteReleaseKey = undefined;
         break;
       case 'rejected':
@@ -310,7 +320,7 @@ export class ApolloSource implements Source {
     return 'settled';
   }
 
-  async #accept(state: NamespaceState, releaseKey: string, configurations: Readonly<Record<string, string>>): Promise<void> {
+  #accept(state: NamespaceState, releaseKey: string, configurations: Readonly<Record<string, string>>): void {
     const previous = state.content;
     state.content = { releaseKey, configurations, origin: 'apollo' };
     if (previous && previous.releaseKey === releaseKey && sameEntries(previous.configurations, configurations)) return;
@@ -320,7 +330,14 @@ export class ApolloSource implements Source {
       previousReleaseKey: previous?.releaseKey,
       keys: Object.keys(configurations).length,
     });
-    await this.#cache?.write(state.name, { releaseKey, configurations });
+    this.#unpersisted.set(state, { releaseKey, configurations });
+  }
+
+  async #persist(): Promise<void> {
+    const writes = [...this.#unpersisted];
+    this.#unpersisted.clear();
+    if (!this.#cache) return;
+    for (const [state, content] of writes) await this.#cache.write(state.name, content);
   }
 
   /** Only when nothing better is held: content from Apollo always beats the cache. */
