@@ -134,10 +134,9 @@ export class NotificationPoller {
       case 'changed': {
         metrics.apolloPolls.inc({ result: 'changed' });
         const observedAt = Date.now();
-        logger.info('Apollo notified a change', {
-          namespaces: outcome.changes.map((change) => change.namespace),
-          notificationIds: outcome.changes.map((change) => change.notificationId),
-        });
+        for (const change of outcome.changes) {
+          logger.info('Apollo notified a change', { namespace: change.namespace, notificationId: change.notificationId });
+        }
         let settled: ReadonlySet<string>;
         try {
           settled = await onChange(outcome.changes, observedAt);
