@@ -60,7 +60,8 @@ export class ComponentQueue {
   private quarantined = false;
   /** `hash code message` of the last rejection logged at warn: each version is warned about once. */
   private warnedRejection: string | undefined;
-  private lastDispatchAt = Number.NEGATIVE_INFINITY;
+  /** When the last ApplyConfiguration for this component started (performance.now()). */
+  private lastCallAt = Number.NEGATIVE_INFINITY;
   private running = false;
   private readonly stopController = new AbortController();
 
@@ -124,7 +125,6 @@ export class ComponentQueue {
         const request = this.pending;
         if (!request) break;
         this.pending = undefined;
-        this.lastDispatchAt = performance.now();
         await this.deliver(request);
       }
     } catch (error) {
@@ -139,8 +139,12 @@ export class ComponentQueue {
 
   /** Leading edge: a push after a quiet period goes at once; in a burst the latest goes at the interval's end. */
   private async waitForInterval(): Promise<void> {
-    const wait = this.lastDispatchAt + this.deps.settings.minIntervalMs - performance.now();
-    if (wait > 0) await sleep(wait, undefined, { signal: this.stopController.signal, ref: false });
+    // A loop, because timers count from the event loop's cached clock and may fire a little early.
+    for (;;) {
+      const wait = this.lastCallAt + this.deps.settings.minIntervalMs - performance.now();
+      if (wait <= 0) return;
+      await sleep(Math.ceil(wait), undefined, { signal: this.stopController.signal, ref: false });
+    }
   }
 
   private async deliver(request: PushRequest): Promise<void> {
@@ -156,6 +160,7 @@ export class ComponentQueue {
           const release = await slots.acquire(signal);
           delivery.attempts += 1;
           const started = performance.now();
+          this.lastCallAt = started;
           try {
             await client.apply(request.component, { deadlineMs: settings.callDeadlineMs });
             applied = true;

@@ -365,7 +365,7 @@ describe('Pusher', () => {
     pusher.submit({ component: redis(3) });
     await waitUntil(() => client.calls.length === 2, 'trailing push');
     const [leading, trailing] = client.calls;
-    assert.ok(leading && trailing && trailing.startedAt - leading.startedAt >= 145, 'not before the interval ended');
+    assert.ok(leading && trailing && trailing.startedAt - leading.startedAt >= 149, 'not before the interval ended');
     assert.equal(trailing?.version, '3');
     await waitUntil(() => performance.now() - (trailing?.startedAt ?? 0) > 160, 'a quiet period');
     const quiet = performance.now();
@@ -386,8 +386,8 @@ describe('Pusher', () => {
     }
     assert.equal(await pusher.drain(5000), true);
     const elapsed = performance.now() - started;
-    assert.ok(client.calls.length <= Math.ceil(elapsed / 50) + 2, `${client.calls.length} pushes in ${Math.round(elapsed)} ms`);
-    assert.ok(client.calls.length <= 25, `${client.calls.length} pushes`);
+    // At most one push per 50 ms interval (about 20 for a one-second burst), plus the leading one.
+    assert.ok(client.calls.length <= Math.floor(elapsed / 50) + 1, `${client.calls.length} pushes in ${Math.round(elapsed)} ms`);
     assert.equal(client.calls.at(-1)?.version, '1000');
     assert.equal(outcomes.length, 1000, 'every accepted submit ends in one outcome');
     assert.equal(outcomes.filter((o) => o.result === 'applied').length, client.calls.length);
