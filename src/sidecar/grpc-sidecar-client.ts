@@ -87,29 +87,35 @@ export class GrpcSidecarClient implements SidecarClient {
     const request: DynamicConfigurationMessage = {
       componentConfig: { kind: config.kind, name: config.name, metadata: { ...config.metadata } },
     };
-    this.callsInFlight += 1;
-    this.lastActivityAt = Date.now();
     return new Promise<void>((resolve, reject) => {
-      this.client.makeUnaryRequest(
-        method.path,
-        method.requestSerialize,
-        method.responseDeserialize,
-        request,
-        new grpc.Metadata(),
-        { deadline: Date.now() + options.deadlineMs },
-        (error) => {
-          this.callsInFlight -= 1;
-          this.lastActivityAt = Date.now();
-          if (!error) {
-            this.onCallSucceeded();
-            resolve();
-            return;
-          }
-          const failure = toSidecarCallError(error);
-          if (failure.code === grpc.status.UNAVAILABLE) this.unavailableSinceConnect = true;
-          reject(failure);
-        },
-      );
+      const settle = (error: unknown): void => {
+        this.callsInFlight -= 1;
+        this.lastActivityAt = Date.now();
+        if (!error) {
+          this.onCallSucceeded();
+          resolve();
+          return;
+        }
+        const failure = toSidecarCallError(error);
+        if (failure.code === grpc.status.UNAVAILABLE) this.unavailableSinceConnect = true;
+        reject(failure);
+      };
+      this.callsInFlight += 1;
+      this.lastActivityAt = Date.now();
+      try {
+        this.client.makeUnaryRequest(
+          method.path,
+          method.requestSerialize,
+          method.responseDeserialize,
+          request,
+          new grpc.Metadata(),
+          { deadline: Date.now() + options.deadlineMs },
+          settle,
+        );
+      } catch (error) {
+        // grpc-js throws rather than calls back for a request it cannot even start.
+        settle(error ?? new Error('ApplyConfiguration could not start'));
+      }
     });
   }
 
