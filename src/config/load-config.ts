@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, errorMessage } from '../domain/errors.js';
+import { isHttpUrl } from '../domain/http-url.js';
 import { componentRuleSchema } from '../mapper/rules.js';
 import type { AgentConfig } from './agent-config.js';
 import { parseDuration } from './duration.js';
@@ -209,15 +210,6 @@ function parseHttp(text: string): AgentConfig['http'] | undefined {
   const match = /^(.+):(\d{1,5})$/.exec(text);
   if (!match || Number(match[2]) > 65535) return undefined;
   return { host: match[1]!.replace(/^\[(.*)\]$/, '$1'), port: Number(match[2]) };
-}
-
-function isHttpUrl(text: string): boolean {
-  try {
-    const url = new URL(text);
-    return url.protocol === 'http:' || url.protocol === 'https:';
-  } catch {
-    return false;
-  }
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

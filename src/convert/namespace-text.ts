@@ -1,7 +1,7 @@
 import { stringify as stringifyYaml } from 'yaml';
 import type { ComponentConfig } from '../domain/component.js';
 import { MappingError } from '../domain/errors.js';
-import { stringifyProperties } from '../sources/file/properties-text.js';
+import { stringifyProperties } from '../sources/properties-text.js';
 
 export type NamespaceTextFormat = 'properties' | 'json' | 'yaml';
 

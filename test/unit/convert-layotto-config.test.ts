@@ -7,7 +7,7 @@ import type { ComponentConfig } from '../../src/domain/component.js';
 import { ConfigError, MappingError } from '../../src/domain/errors.js';
 import { mapLayers } from '../../src/mapper/map-layers.js';
 import { parseNamespace } from '../../src/mapper/parse-namespace.js';
-import { parseProperties } from '../../src/sources/file/properties-text.js';
+import { parseProperties } from '../../src/sources/properties-text.js';
 import { apolloNamespace } from '../fixtures/namespaces.js';
 
 const fixture = new URL('../fixtures/layotto/config_redis_components.json', import.meta.url);

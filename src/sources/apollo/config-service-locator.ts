@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { SourceError, errorMessage } from '../../domain/errors.js';
 import type { Logger } from '../../observability/logger.js';
 import type { ApolloHttp } from './apollo-http.js';
+import { isHttpUrl } from '../../domain/http-url.js';
 
 /** `GET {meta}/services/config`: Eureka's view of the config services. */
 const serviceListSchema = z.array(
@@ -25,15 +26,6 @@ export interface ConfigServiceLocatorOptions {
   readonly requestTimeoutMs: number;
   readonly random?: () => number;
   readonly now?: () => number;
-}
-
-function isHttpUrl(text: string): boolean {
-  try {
-    const url = new URL(text);
-    return url.protocol === 'http:' || url.protocol === 'https:';
-  } catch {
-    return false;
-  }
 }
 
 function normalize(url: string): string {

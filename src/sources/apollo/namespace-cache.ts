@@ -5,7 +5,7 @@ import { errorMessage } from '../../domain/errors.js';
 import type { Logger } from '../../observability/logger.js';
 import { writeFileAtomic } from '../../storage/atomic-file.js';
 import type { NamespaceName } from './namespace-name.js';
-import { formatProperties, parseProperties, propertiesComments } from './properties-codec.js';
+import { parseProperties, propertiesComments, stringifyProperties } from '../properties-text.js';
 
 /** The last good content of one namespace, as kept on disk. */
 export interface CachedNamespace {
@@ -62,7 +62,13 @@ export class NamespaceCache {
       }
       return undefined;
     }
-    const configurations = parseProperties(text);
+    let configurations: Record<string, string>;
+    try {
+      configurations = parseProperties(text);
+    } catch (error) {
+      this.options.logger.warn('Apollo cache unreadable', { namespace: namespace.configured, path, error: errorMessage(error) });
+      return undefined;
+    }
     const header = propertiesComments(text).find((comment) => comment.startsWith(MARKER));
     let releaseKey = '';
     if (header !== undefined) {
@@ -82,7 +88,8 @@ export class NamespaceCache {
   async write(namespace: NamespaceName, content: CachedNamespace): Promise<void> {
     const path = this.pathFor(namespace);
     const header = JSON.stringify({ version: 1, namespace: namespace.remote, releaseKey: content.releaseKey });
-    const text = formatProperties(content.configurations, ['Persisted by apollo-sidecar-agent', `${MARKER}${header}`]);
+    const entries = Object.entries(content.configurations).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const text = stringifyProperties(entries, { comments: ['Persisted by apollo-sidecar-agent', `${MARKER}${header}`], ascii: true });
     try {
       await writeFileAtomic(path, text, 0o600);
     } catch (error) {

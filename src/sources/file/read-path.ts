@@ -3,7 +3,7 @@ import { extname, join } from 'node:path';
 import { MappingError, SourceError, errorMessage } from '../../domain/errors.js';
 import { hashText } from '../../domain/hash.js';
 import type { NamespaceContent, NamespaceFormat } from '../../domain/snapshot.js';
-import { parseProperties, PropertiesSyntaxError } from './properties-text.js';
+import { parseProperties, PropertiesSyntaxError } from '../properties-text.js';
 
 const FORMATS: Readonly<Record<string, NamespaceFormat>> = {
   '.properties': 'properties',

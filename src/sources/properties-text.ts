@@ -3,6 +3,8 @@
  * lines, `=`, `:` or whitespace between key and value, backslash escapes (`\t \n \r \f
  * \uXXXX`, any other escaped character stands for itself) and lines continued by an odd
  * number of trailing backslashes. Text is UTF-8, as Apollo stores it; a later duplicate key wins.
+ * One codec for every properties text the agent reads or writes: files, the Apollo local
+ * cache (apollo-java's format) and `convert` output.
  */
 
 const WHITESPACE = new Set([' ', '\t', '\f']);
@@ -87,7 +89,11 @@ export function parseProperties(text: string): Record<string, string> {
   return Object.fromEntries(pairs);
 }
 
-function escapeChar(c: string): string {
+function hexEscape(code: number): string {
+  return `\\u${code.toString(16).toUpperCase().padStart(4, '0')}`;
+}
+
+function escapeChar(c: string, ascii: boolean): string {
   switch (c) {
     case '\\':
       return '\\\\';
@@ -101,25 +107,53 @@ function escapeChar(c: string): string {
       return '\\f';
     default: {
       const code = c.charCodeAt(0);
-      return code < 0x20 || code === 0x7f ? `\\u${code.toString(16).padStart(4, '0')}` : c;
+      return code < 0x20 || code === 0x7f || (ascii && code > 0x7e) ? hexEscape(code) : c;
     }
   }
 }
 
-function escapeKey(key: string): string {
-  return [...key]
-    .map((c, index) => (c === ' ' || c === '=' || c === ':' || (index === 0 && (c === '#' || c === '!')) ? `\\${c}` : escapeChar(c)))
+/** UTF-16 units when the output must be ASCII (each unit becomes one \uXXXX, as Java writes them). */
+function units(text: string, ascii: boolean): string[] {
+  return ascii ? text.split('') : [...text];
+}
+
+function escapeKey(key: string, ascii: boolean): string {
+  return units(key, ascii)
+    .map((c, index) => (c === ' ' || c === '=' || c === ':' || (index === 0 && (c === '#' || c === '!')) ? `\\${c}` : escapeChar(c, ascii)))
     .join('');
 }
 
 /** Only what would change the value when read back is escaped, so URLs and `host:port` stay readable. */
-function escapeValue(value: string): string {
-  return [...value].map((c, index) => (index === 0 && c === ' ' ? '\\ ' : escapeChar(c))).join('');
+function escapeValue(value: string, ascii: boolean): string {
+  return units(value, ascii)
+    .map((c, index) => (index === 0 && c === ' ' ? '\\ ' : escapeChar(c, ascii)))
+    .join('');
+}
+
+export interface StringifyOptions {
+  /** Comment lines written first, each kept to one ASCII line. */
+  readonly comments?: readonly string[];
+  /**
+   * Everything outside printable ASCII as \uXXXX, as `java.util.Properties.store` writes, so
+   * that Java's ISO-8859-1 `load(InputStream)` reads the file too (the local cache).
+   */
+  readonly ascii?: boolean;
 }
 
 /** `key=value` lines in the given order, each read back by parseProperties as exactly that pair. */
-export function stringifyProperties(pairs: Iterable<readonly [string, string]>): string {
+export function stringifyProperties(pairs: Iterable<readonly [string, string]>, options: StringifyOptions = {}): string {
+  const ascii = options.ascii ?? false;
   let out = '';
-  for (const [key, value] of pairs) out += `${escapeKey(key)}=${escapeValue(value)}\n`;
+  for (const comment of options.comments ?? []) out += `#${comment.replace(/[^\x20-\x7e]/g, (c) => hexEscape(c.charCodeAt(0)))}\n`;
+  for (const [key, value] of pairs) out += `${escapeKey(key, ascii)}=${escapeValue(value, ascii)}\n`;
   return out;
+}
+
+/** The raw text of the comment lines, in order, for files that keep metadata there. */
+export function propertiesComments(text: string): string[] {
+  return text
+    .split(/\r\n|\r|\n/)
+    .map((line) => line.slice(skipWhitespace(line, 0)))
+    .filter((line) => line.startsWith('#') || line.startsWith('!'))
+    .map((line) => line.slice(1));
 }

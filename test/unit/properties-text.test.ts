@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseProperties, PropertiesSyntaxError, stringifyProperties } from '../../src/sources/file/properties-text.js';
+import { parseProperties, PropertiesSyntaxError, propertiesComments, stringifyProperties } from '../../src/sources/properties-text.js';
 
 describe('parseProperties', () => {
   it('reads =, : and whitespace separators with surrounding whitespace', () => {
@@ -72,5 +72,57 @@ describe('stringifyProperties', () => {
 
   it('leaves ordinary values readable', () => {
     assert.equal(stringifyProperties([['a.b.c', 'http://h:80/?x=y#z']]), 'a.b.c=http://h:80/?x=y#z\n');
+  });
+});
+
+describe('properties as the Apollo local cache writes them', () => {
+  it('odd keys and values survive a round trip', () => {
+    const entries = {
+      'state.redis.host': 'localhost:6379',
+      'key with spaces': ' leading and trailing ',
+      'a=b:c#d!e': 'x=y:z#!',
+      'multi.line': 'one\ntwo\r\nthree\tfour\f',
+      'back\\slash': 'c:\\path\\',
+      unicode: 'héllo 世界 🚀',
+      empty: '',
+    };
+    assert.deepEqual(parseProperties(stringifyProperties(Object.entries(entries), { ascii: true })), entries);
+  });
+
+  it('ascii output escapes like java.util.Properties.store', () => {
+    const text = stringifyProperties([['a b', ' x=1'], ['é', 'ü'], ['emoji', '🚀']], { ascii: true });
+    assert.equal(text, 'a\\ b=\\ x=1\n\\u00E9=\\u00FC\nemoji=\\uD83D\\uDE80\n');
+  });
+
+  it('reads what Java writes: separators, continuations, comments', () => {
+    const text = [
+      '#Persisted by DefaultConfig',
+      '!another comment',
+      '',
+      'plain=value',
+      'colon: value two',
+      'spaced   value three',
+      'continued = first \\',
+      '    second',
+      'escaped\\ key = v',
+      'unicode=\\u4e16',
+    ].join('\r\n');
+    assert.deepEqual(parseProperties(text), {
+      plain: 'value',
+      colon: 'value two',
+      spaced: 'value three',
+      continued: 'first second',
+      'escaped key': 'v',
+      unicode: '世',
+    });
+  });
+
+  it('comments are one ASCII line each and read back raw', () => {
+    const text = stringifyProperties([['k', 'v']], { comments: ['header {"releaseKey":"ü\\n"}', 'line\nbreak'] });
+    const comments = propertiesComments(text);
+    assert.equal(comments.length, 2);
+    assert.equal(comments[0], 'header {"releaseKey":"\\u00FC\\n"}');
+    assert.deepEqual(JSON.parse(comments[0]!.slice('header '.length)), { releaseKey: 'ü\n' });
+    assert.deepEqual(parseProperties(text), { k: 'v' });
   });
 });
