@@ -185,15 +185,15 @@ export class ComponentQueue {
     } else this.finish(request, 'failed', delivery.attempts, failure);
   }
 
-  private onFailedAttempt(delivery: Delivery, { error, attempt, willRetry }: FailedAttempt): void {
+  private onFailedAttempt(delivery: Delivery, { error, willRetry }: FailedAttempt): void {
     delivery.lastFailure = error;
     if (!willRetry) return;
     const { kind, name } = delivery.request.component;
     this.deps.metrics.applies.inc({ kind, name, result: 'retry' });
     // The first failure of a delivery is news; the rest of an outage would flood the log.
-    this.deps.logger.log(attempt === 1 ? 'warn' : 'debug', 'push failed; retrying', {
+    this.deps.logger.log(delivery.attempts === 1 ? 'warn' : 'debug', 'push failed; retrying', {
       component: this.deps.id,
-      attempt,
+      attempt: delivery.attempts,
       code: error.codeName,
       details: error.details,
     });

@@ -73,7 +73,6 @@ export function shouldRetry(codeName: string, boundedFailures: number, settings:
 
 export interface FailedAttempt {
   readonly error: SidecarCallError;
-  readonly attempt: number;
   readonly willRetry: boolean;
 }
 
@@ -81,7 +80,7 @@ export interface RetryRun {
   readonly settings: RetrySettings;
   /** Aborting it cancels a sleeping retry at once; a call in flight ends first. */
   readonly signal: AbortSignal;
-  /** After every failed try except one cut short by the signal. */
+  /** After every failed call, saying whether another try follows. */
   readonly onFailedAttempt: (failure: FailedAttempt) => void;
 }
 
@@ -94,23 +93,24 @@ function narrow(error: unknown): SidecarCallError {
 }
 
 /**
- * Runs `attempt` (1-based try number) under the policy. Resolves on success; rejects with the
- * last SidecarCallError once the policy gives up, or with the signal's reason once aborted.
+ * Runs `attempt` under the policy. Resolves on success; rejects with the last
+ * SidecarCallError once the policy gives up, or with the signal's reason once aborted.
  */
-export async function runWithRetry(attempt: (attemptNumber: number) => Promise<void>, run: RetryRun): Promise<void> {
+export async function runWithRetry(attempt: () => Promise<void>, run: RetryRun): Promise<void> {
   let boundedFailures = 0;
   await pRetry(
-    async (attemptNumber) => {
+    async () => {
       run.signal.throwIfAborted();
       try {
-        await attempt(attemptNumber);
+        await attempt();
       } catch (error) {
+        // The signal's own reason (an abort while waiting to call) passes through untouched.
         if (run.signal.aborted && !(error instanceof SidecarCallError)) throw error;
         const failure = narrow(error);
         const retryClass = classifyCode(failure.codeName);
         if (retryClass === 'bounded') boundedFailures += 1;
         const willRetry = !run.signal.aborted && shouldRetry(failure.codeName, boundedFailures, run.settings);
-        run.onFailedAttempt({ error: failure, attempt: attemptNumber, willRetry });
+        run.onFailedAttempt({ error: failure, willRetry });
         // AbortError makes p-retry give up at once and reject with the original error.
         throw willRetry ? failure : new AbortError(failure);
       }
