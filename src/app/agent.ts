@@ -214,7 +214,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       onOutcome: (outcome) => this.onOutcome(outcome),
     });
     this.unsubscribeConnected = this.client.onConnected(() => {
-      this.logger.info('sidecar connected: pushing the full desired set', { sidecar: this.config.sidecar });
+      this.logger.info('pushing the full desired set to the (re)connected sidecar', { sidecar: this.config.sidecar });
       // A restarted sidecar knows nothing: versions it rejected before may be fine now.
       this.pusher.clearQuarantine();
       this.resync('reconnect');
@@ -272,7 +272,6 @@ export class Agent extends EventEmitter<AgentEvents> {
   private resync(reason: 'reconnect' | 'periodic'): void {
     if (this.state !== 'running') return;
     this.metrics.resyncs.inc({ reason });
-    if (reason === 'reconnect') this.metrics.sidecarConnections.inc();
     this.submitted = EMPTY_LEDGER;
     if (this.gate.isComplete()) this.reconcile();
   }

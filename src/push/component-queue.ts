@@ -212,7 +212,7 @@ export class ComponentQueue {
         metrics.applies.inc({ kind, name, result: 'applied' });
         metrics.lastApplyTime.set(finishedAt / 1000);
         if (observedAt !== undefined) metrics.releaseToApply.observe(Math.max(0, finishedAt - observedAt) / 1000);
-        logger.info('component applied', { component: this.deps.id, attempt: attempts });
+        logger.debug('component applied', { component: this.deps.id, attempt: attempts });
         break;
       case 'rejected': {
         this.settle({ state: 'rejected', hash, attempts, code: failure?.codeName, message: failure?.details });
