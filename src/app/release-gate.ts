@@ -25,6 +25,8 @@ interface GoodRelease {
 export class ReleaseGate {
   /** Per source, in the order the source lists its namespaces. */
   private readonly good = new Map<string, Map<string, GoodRelease>>();
+  /** Namespace key → releaseKey last rejected: a bad release is reported once, not on every later snapshot. */
+  private readonly rejectedKeys = new Map<string, string>();
 
   constructor(
     private rules: readonly ComponentRule[],
@@ -39,15 +41,18 @@ export class ReleaseGate {
     const rejected: RejectedRelease[] = [];
     for (const content of snapshot.namespaces) {
       const last = previous?.get(content.key);
-      if (last && last.content.releaseKey === content.releaseKey) {
-        next.set(content.key, last);
+      const known = last?.content.releaseKey === content.releaseKey || this.rejectedKeys.get(content.key) === content.releaseKey;
+      if (known) {
+        if (last) next.set(content.key, last);
         continue;
       }
       try {
         next.set(content.key, { content, layer: parseNamespace(content, this.rules) });
+        this.rejectedKeys.delete(content.key);
       } catch (error) {
         if (!(error instanceof MappingError)) throw error;
         rejected.push({ namespace: content.name, releaseKey: content.releaseKey, error });
+        this.rejectedKeys.set(content.key, content.releaseKey);
         if (last) next.set(content.key, last);
       }
     }

@@ -48,3 +48,17 @@ describe('ReleaseGate', () => {
     assert.deepEqual(gate.desired().components.get('state/redis')?.metadata, { host: 'h' });
   });
 });
+
+describe('ReleaseGate rejections', () => {
+  it('reports a bad release once, however many snapshots still carry it', () => {
+    const gate = new ReleaseGate([], ['apollo']);
+    const good = ns('application', 'r1', { 'state.redis.a': '1' });
+    const bad = ns('redis.json', 'bad1', { content: '{' }, 'json');
+    assert.equal(gate.accept(snapshot('apollo', [good, bad])).length, 1);
+    assert.equal(gate.accept(snapshot('apollo', [ns('application', 'r2', { 'state.redis.a': '2' }), bad])).length, 0);
+    assert.deepEqual(gate.desired().components.get('state/redis')?.metadata, { a: '2' });
+    const fixed = ns('redis.json', 'ok1', { content: '{"lock":{"redis":{"b":"1"}}}' }, 'json');
+    assert.equal(gate.accept(snapshot('apollo', [good, fixed])).length, 0);
+    assert.equal(gate.accept(snapshot('apollo', [good, bad])).length, 1, 'the same bad release coming back is news again');
+  });
+});
