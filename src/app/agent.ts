@@ -9,7 +9,7 @@ import { LedgerStore } from '../ledger/ledger-store.js';
 import { HealthServer, type Readiness } from '../observability/health-server.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { createMetrics, type AgentMetrics } from '../observability/metrics.js';
-import { recordApplied, recordRemoved } from '../planner/ledger-updates.js';
+import { recordAppliedAll, recordRemoved, type AppliedComponent } from '../planner/ledger-updates.js';
 import { planChanges } from '../planner/plan-changes.js';
 import { Pusher, type PushOutcome } from '../push/pusher.js';
 import { GrpcSidecarClient } from '../sidecar/grpc-sidecar-client.js';
@@ -68,6 +68,9 @@ export class Agent extends EventEmitter<AgentEvents> {
   private resyncTimer: NodeJS.Timeout | undefined;
   private http: HealthServer | undefined;
   private lastWarnings = new Set<string>();
+  /** Applies not yet in the ledger: outcomes are folded in once per event-loop turn, not one by one. */
+  private appliedBatch: AppliedComponent[] = [];
+  private settleScheduled: NodeJS.Immediate | undefined;
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
 
   constructor(private readonly options: CreateAgentOptions) {
@@ -109,6 +112,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     const drained = await this.pusher.drain(Math.max(0, deadline - Date.now()));
     if (!drained) this.logger.warn('shutdown: pushes still in flight were abandoned');
     this.pusher.stop();
+    this.settleOutcomes();
     await this.ledgerStore.flush();
     this.unsubscribeConnected?.();
     this.client.close();
@@ -292,11 +296,10 @@ export class Agent extends EventEmitter<AgentEvents> {
       this.ledgerStore.save(this.ledger);
     }
 
-    const now = new Date().toISOString();
-    for (const component of planChanges(this.desired, this.submitted).push) {
-      this.submitted = recordApplied(this.submitted, component, now);
-      this.pusher.submit({ component, ...(observedAt !== undefined ? { observedAt } : {}) });
-    }
+    const appliedAt = new Date().toISOString();
+    const { push } = planChanges(this.desired, this.submitted);
+    this.submitted = recordAppliedAll(this.submitted, push.map((component) => ({ component, appliedAt })));
+    for (const component of push) this.pusher.submit({ component, ...(observedAt !== undefined ? { observedAt } : {}) });
     this.updateInSync();
   }
 
@@ -304,8 +307,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     const { component } = outcome;
     switch (outcome.result) {
       case 'applied':
-        this.ledger = recordApplied(this.ledger, component, new Date(outcome.finishedAt).toISOString());
-        this.ledgerStore.save(this.ledger);
+        this.appliedBatch.push({ component, appliedAt: new Date(outcome.finishedAt).toISOString() });
         this.logger.info('applied', {
           component: component.id,
           hash: component.hash,
@@ -331,6 +333,18 @@ export class Agent extends EventEmitter<AgentEvents> {
       case 'superseded':
       case 'abandoned':
         break;
+    }
+    this.settleScheduled ??= setImmediate(() => this.settleOutcomes());
+  }
+
+  /** Records the batch of applies in the ledger and refreshes the in-sync gauge: O(components) per turn. */
+  private settleOutcomes(): void {
+    clearImmediate(this.settleScheduled);
+    this.settleScheduled = undefined;
+    if (this.appliedBatch.length > 0) {
+      this.ledger = recordAppliedAll(this.ledger, this.appliedBatch);
+      this.appliedBatch = [];
+      this.ledgerStore.save(this.ledger);
     }
     this.updateInSync();
   }

@@ -6,7 +6,7 @@ import type { Plan } from '../domain/plan.js';
 import { LedgerStore } from '../ledger/ledger-store.js';
 import type { Logger } from '../observability/logger.js';
 import type { AgentMetrics } from '../observability/metrics.js';
-import { recordApplied, recordRemoved } from '../planner/ledger-updates.js';
+import { recordAppliedAll, recordRemoved, type AppliedComponent } from '../planner/ledger-updates.js';
 import { planChanges } from '../planner/plan-changes.js';
 import { Pusher, type PushOutcome } from '../push/pusher.js';
 import { GrpcSidecarClient } from '../sidecar/grpc-sidecar-client.js';
@@ -95,6 +95,7 @@ export async function applyOnce(
   const client =
     context.sidecarClient ?? new GrpcSidecarClient({ address: context.config.sidecar, logger: context.logger, metrics: context.metrics });
   const outcomes: PushOutcome[] = [];
+  const applied: AppliedComponent[] = [];
   const pusher = new Pusher({
     client,
     logger: context.logger,
@@ -102,9 +103,7 @@ export async function applyOnce(
     minIntervalMs: 0,
     onOutcome: (outcome) => {
       outcomes.push(outcome);
-      if (outcome.result === 'applied') {
-        ledger = recordApplied(ledger, outcome.component, new Date(outcome.finishedAt).toISOString());
-      }
+      if (outcome.result === 'applied') applied.push({ component: outcome.component, appliedAt: new Date(outcome.finishedAt).toISOString() });
     },
   });
   try {
@@ -114,6 +113,7 @@ export async function applyOnce(
     pusher.stop();
     client.close();
   }
+  ledger = recordAppliedAll(ledger, applied);
   for (const change of plan.changes) if (change.action === 'remove') ledger = recordRemoved(ledger, change.id);
   store.save(ledger);
   await store.flush();

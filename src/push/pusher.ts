@@ -39,7 +39,7 @@ export class Pusher {
   private stopped = false;
 
   constructor(private readonly options: PusherOptions) {
-    this.slots = new PushSlots(options.concurrency ?? 8);
+    this.slots = new PushSlots(options.concurrency ?? 16);
     this.settings = {
       callDeadlineMs: options.callDeadlineMs ?? 5_000,
       minIntervalMs: options.minIntervalMs ?? 50,
