@@ -1,0 +1,245 @@
+/**
+ * `npm run bench`: every figure of docs/benchmarks.md in one run, on loopback, each measured
+ * next to its reference. Prints the table (figure, measured, target, pass/miss) and writes
+ * everything measured to bench/results.json. Every loop is bounded in count and time, and
+ * every server and process it starts is stopped before it exits.
+ *
+ * BENCH_LATENCY_SAMPLES (default 120), BENCH_IDLE_WINDOW_MS (default 30000) and
+ * BENCH_LOAD_WINDOW_MS (default 20000) trade precision for time.
+ */
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { measureBareNodeRss, sampleAgentMemory, type MemorySample } from './agent-memory.js';
+import { measureOutage } from './apollo-outage.js';
+import { measureApolloLoad, measureIdle } from './idle-load.js';
+import { describeMachine } from './machine.js';
+import { measureMappingScale } from './mapping-scale.js';
+import { SCALE_COMPONENTS, SCALE_KEYS_PER_COMPONENT } from './namespace-fixtures.js';
+import { megabytes, sampleProcess } from './proc-stats.js';
+import { measureBurst } from './release-burst.js';
+import { measureReleaseLatency } from './release-latency.js';
+import { formatTable, writeResults, type Row } from './report.js';
+import { startSandbox } from './sandbox.js';
+import { measureScaleRelease } from './scale-release.js';
+
+const settings = z
+  .object({
+    BENCH_LATENCY_SAMPLES: z.coerce.number().int().min(10).max(1_000).default(120),
+    BENCH_IDLE_WINDOW_MS: z.coerce.number().int().min(5_000).max(300_000).default(30_000),
+    BENCH_LOAD_WINDOW_MS: z.coerce.number().int().min(5_000).max(300_000).default(20_000),
+  })
+  .parse(process.env);
+
+const RESULTS_PATH = fileURLToPath(new URL('./results.json', import.meta.url));
+const LATENCY_WARMUP = 5;
+const BURST = { releases: 1_000, durationMs: 1_000 };
+const SCALE_ROUNDS = 3;
+const LOAD_HOLD_MS = 5_000;
+const REFRESH_DEMO_MS = 10_000;
+const OUTAGE = { clients: 200, outageMs: 10_000, afterMs: 20_000 };
+/** Apollo's real hold and the agent's default safety refresh, for scaling the idle request rate. */
+const APOLLO_HOLD_MS = 60_000;
+const AGENT_REFRESH_MS = 300_000;
+
+const progress = (text: string): void => {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${text}\n`);
+};
+const ms = (value: number, digits = 1): string => `${value.toFixed(digits)} ms`;
+const mb = (value: number): string => `${value.toFixed(1)} MB`;
+
+const started = Date.now();
+const machine = describeMachine();
+progress(`${machine.nproc} × ${machine.cpuModel}, node ${machine.node}, load average ${machine.loadAverage.join(' ')}`);
+
+const sandbox = await startSandbox();
+let agentExit: number | NodeJS.Signals | undefined;
+const rows: Row[] = [];
+const figures: Record<string, unknown> = {};
+try {
+  const agentPid = sandbox.agent.child.pid!;
+  const http = String(sandbox.agent.logs().find((line) => line.message === 'agent started')?.http);
+  const referenceRss = (): number => megabytes(sampleProcess(sandbox.reference!.pid).rssBytes);
+  const rss = (sample: MemorySample): string => `${mb(sample.rssMb)} (anon ${mb(sample.rssAnonMb)}, file ${mb(sample.rssFileMb)}; heap ${mb(sample.heapUsedMb)} used of ${mb(sample.heapTotalMb)}`;
+  await sandbox.waitForHeldPolls(10_000);
+  const memory: Record<string, MemorySample & { referenceRssMb?: number }> = {};
+  memory['afterStart'] = { ...(await sampleAgentMemory(agentPid, http)), referenceRssMb: referenceRss() };
+
+  progress(`figure 1: release-to-apply latency, ${settings.BENCH_LATENCY_SAMPLES} releases each, agent and reference alternating`);
+  const latency = await measureReleaseLatency(sandbox, { samples: settings.BENCH_LATENCY_SAMPLES, warmup: LATENCY_WARMUP });
+  figures['latency'] = latency;
+  const { agent: a, reference: r } = latency;
+  rows.push(
+    {
+      figure: '1 release→apply p50, agent / reference',
+      measured: `${ms(a.p50)} / ${ms(r.p50)} = ${latency.p50Ratio.toFixed(2)}×`,
+      target: '≤ 1.1×',
+      pass: latency.p50Ratio <= 1.1,
+    },
+    { figure: '1 release→apply p95, agent / reference', measured: `${ms(a.p95)} / ${ms(r.p95)}`, target: '—', pass: undefined },
+    {
+      figure: '1 where (p50): notify + apply, agent / reference',
+      measured: `${ms(latency.stages.agent.notify.p50)} + ${ms(latency.stages.agent.apply.p50)} / ${ms(latency.stages.reference.notify.p50)} + ${ms(latency.stages.reference.apply.p50)}`,
+      target: '—',
+      pass: undefined,
+    },
+    {
+      figure: '1 release→apply p99 overhead',
+      measured: `${ms(a.p99)} − ${ms(r.p99)} = ${ms(latency.p99OverheadMs)}`,
+      target: '< 5 ms',
+      pass: latency.p99OverheadMs < 5,
+    },
+  );
+
+  progress(`figure 2: burst of ${BURST.releases} releases in ~${BURST.durationMs} ms, agent then reference`);
+  const burstAgent = await measureBurst(sandbox, 'agent', BURST);
+  const burstReference = await measureBurst(sandbox, 'reference', BURST);
+  figures['burst'] = { agent: burstAgent, reference: burstReference };
+  rows.push(
+    {
+      figure: '2 burst: final state, version order',
+      measured: `${burstAgent.finalStateCorrect ? 'final state correct' : 'final state WRONG'}, versions ${burstAgent.onlyIncreasing ? 'only increased' : 'went BACKWARDS'}`,
+      target: 'final state correct',
+      pass: burstAgent.finalStateCorrect && burstAgent.onlyIncreasing,
+    },
+    {
+      figure: '2 burst: pushes of the component',
+      measured: `${burstAgent.pushes} for ${burstAgent.releases} releases in ${burstAgent.spanMs} ms (reference ${burstReference.pushes})`,
+      target: '≤ 20',
+      pass: burstAgent.pushes <= 20,
+    },
+    {
+      figure: '2 burst: last release → final version applied',
+      measured: `${ms(burstAgent.finalAppliedAfterMs, 0)} (reference ${ms(burstReference.finalAppliedAfterMs, 0)})`,
+      target: '—',
+      pass: undefined,
+    },
+  );
+
+  progress(`figure 3a: ${SCALE_COMPONENTS * SCALE_KEYS_PER_COMPONENT} keys over ${SCALE_COMPONENTS} components in one release, ${SCALE_ROUNDS} rounds each`);
+  const scale = await measureScaleRelease(sandbox, SCALE_ROUNDS);
+  figures['scale'] = scale;
+  const worst = (client: string): number => Math.max(...scale.filter((round) => round.client === client).map((round) => round.allAppliedMs));
+  const list = (client: string): string => scale.filter((round) => round.client === client).map((round) => round.allAppliedMs).join(', ');
+  rows.push({
+    figure: `3 one release, ${SCALE_COMPONENTS} components: all applied`,
+    measured: `worst ${ms(worst('agent'), 0)} (rounds ${list('agent')}; reference ${list('reference')})`,
+    target: '< 1000 ms',
+    pass: worst('agent') < 1_000,
+  });
+  memory['afterScale'] = { ...(await sampleAgentMemory(agentPid, http)), referenceRssMb: referenceRss() };
+
+  progress(`figure 4: ${settings.BENCH_IDLE_WINDOW_MS / 1000} s idle, long-poll held for Apollo's ${APOLLO_HOLD_MS / 1000} s`);
+  const idle = await measureIdle(sandbox, settings.BENCH_IDLE_WINDOW_MS);
+  memory['steady'] = { ...(await sampleAgentMemory(agentPid, http)), referenceRssMb: idle.referenceRssMb };
+  const bareNode = await measureBareNodeRss();
+  figures['idle'] = idle;
+  figures['memory'] = { ...memory, bareNode };
+  const start = memory['afterStart'];
+  const steady = memory['steady'];
+  const idleSeconds = Math.round(idle.windowMs / 1000);
+  rows.push(
+    {
+      figure: '4 RSS after start',
+      measured: `${rss(start)}; reference ${mb(start.referenceRssMb ?? Number.NaN)}; bare node ${mb(bareNode.rssMb)}, anon ${mb(bareNode.rssAnonMb)})`,
+      target: '< 60 MB',
+      pass: start.rssMb < 60,
+    },
+    {
+      figure: `4 RSS steady, ${idleSeconds} s idle after the scale run`,
+      measured: `${rss(steady)}; right after the run ${mb(memory['afterScale'].rssMb)}; reference ${mb(idle.referenceRssMb)})`,
+      target: '< 60 MB',
+      pass: steady.rssMb < 60,
+    },
+    {
+      figure: `4 idle CPU over ${idleSeconds} s`,
+      measured: `${idle.agentCpuPercent.toFixed(2)} % of a core (${ms(idle.agentCpuMs, 0)} CPU; reference ${idle.referenceCpuPercent.toFixed(2)} %)`,
+      target: '< 0.5 %',
+      pass: idle.agentCpuPercent < 0.5 && idle.pushesInWindow === 0,
+    },
+  );
+
+  progress(`figure 5a: ${settings.BENCH_LOAD_WINDOW_MS / 1000} s idle, long-poll hold ${LOAD_HOLD_MS / 1000} s`);
+  const load = await measureApolloLoad(sandbox, { windowMs: settings.BENCH_LOAD_WINDOW_MS, holdMs: LOAD_HOLD_MS, refreshIntervalMs: REFRESH_DEMO_MS });
+  figures['apolloLoad'] = load;
+  const loadSeconds = Math.round(load.windowMs / 1000);
+  const perMinute = ((load.agentPolls + load.agentFetches) * 60_000) / load.windowMs;
+  const atApolloHold = 60_000 / APOLLO_HOLD_MS + 60_000 / AGENT_REFRESH_MS;
+  rows.push(
+    {
+      figure: `5 idle agent: Apollo requests (hold ${LOAD_HOLD_MS / 1000} s)`,
+      measured: `${load.agentPolls} polls + ${load.agentFetches} fetches in ${loadSeconds} s = ${perMinute.toFixed(1)}/min; at Apollo's 60 s hold + the 5 min refresh: ${atApolloHold.toFixed(1)}/min`,
+      target: `≈ 1 poll per hold (${load.expectedPolls}) + refresh`,
+      pass: Math.abs(load.agentPolls - load.expectedPolls) <= 1 && load.agentFetches === 0 && load.pushesInWindow === 0,
+    },
+    {
+      figure: '5 safety refresh (ApolloSource, in-process)',
+      measured: `${load.refreshSource.fetches} /configs in ${loadSeconds} s at a ${load.refreshSource.refreshIntervalMs / 1000} s interval (${load.refreshSource.polls} polls)`,
+      target: `1 fetch per namespace per interval (${load.refreshSource.expectedFetches})`,
+      pass: Math.abs(load.refreshSource.fetches - load.refreshSource.expectedFetches) <= 1,
+    },
+  );
+} finally {
+  progress('stopping the agent (SIGTERM) and the reference client');
+  agentExit = await sandbox.close();
+}
+rows.push({ figure: '  agent exit on SIGTERM after the run', measured: String(agentExit), target: '0', pass: agentExit === 0 });
+
+progress('figure 3b: 100,000 keys through parseNamespace + mapLayers + planChanges, in a child process');
+const mapping = await measureMappingScale();
+figures['mapping'] = mapping;
+rows.push(
+  {
+    figure: `3 ${mapping.keys.toLocaleString('en')} keys: parse + map + plan`,
+    measured: `median ${ms(mapping.coldMedianMs, 0)} (CPU ${ms(mapping.coldMedianCpuMs, 0)}; first ${ms(mapping.coldFirstMs, 0)}; parse ${ms(mapping.stageMedianMs.parse, 0)}, map ${ms(mapping.stageMedianMs.map, 0)}, plan ${ms(mapping.stageMedianMs.plan, 0)}; reference mapping ${ms(mapping.referenceColdMedianMs, 0)})`,
+    target: '< 100 ms',
+    pass: mapping.coldMaxMs < 100,
+  },
+  {
+    figure: `3 ${mapping.keys.toLocaleString('en')} keys: heap`,
+    measured: `${mb(mapping.runAllocatedMb)} allocated per run, ${mb(mapping.retainedHeapMb)} retained (input ${mb(mapping.inputHeapMb)})`,
+    target: '—',
+    pass: undefined,
+  },
+);
+
+progress(`figure 5b: ${OUTAGE.clients} ApolloSource instances, Apollo answers 500 for ${OUTAGE.outageMs / 1000} s; then ${OUTAGE.clients} reference clients`);
+const outageSources = await measureOutage('apollo-source', OUTAGE);
+const outageReference = await measureOutage('reference', OUTAGE);
+figures['outage'] = { apolloSource: outageSources, reference: outageReference };
+// A synchronized client puts every retry in one window (the reference shows it: 100 %); equal
+// jitter spreads the first retry wave over at least 500 ms, about 20 % per 100 ms on average.
+const stampedeLimit = Math.floor(OUTAGE.clients * 0.5);
+const spread = (buckets: readonly number[]): string => buckets.join(' ');
+rows.push(
+  {
+    figure: `5 ${OUTAGE.clients} clients, Apollo 500 for ${OUTAGE.outageMs / 1000} s: during`,
+    measured: `${outageSources.duringPerSecond.toFixed(0)} req/s, max ${outageSources.duringMax100ms} in 100 ms (reference ${outageReference.duringPerSecond.toFixed(0)} req/s, max ${outageReference.duringMax100ms})`,
+    target: `no stampede: max in 100 ms ≤ ${stampedeLimit} (half the clients)`,
+    pass: outageSources.duringMax100ms <= stampedeLimit,
+  },
+  {
+    figure: `5 ${OUTAGE.clients} clients: after`,
+    measured: `all ${outageSources.recovered} had the new release ${(outageSources.allRecoveredMs / 1000).toFixed(1)} s after; then ${(outageSources.afterBySecond.slice(-5).reduce((sum, n) => sum + n, 0) / 5).toFixed(1)} req/s (reference ${(outageReference.allRecoveredMs / 1000).toFixed(1)} s)`,
+    target: 'every client recovers',
+    pass: outageSources.recovered === OUTAGE.clients,
+  },
+  {
+    figure: `5 ${OUTAGE.clients} clients: requests per second of the outage`,
+    measured: `${spread(outageSources.duringBySecond)} (reference ${spread(outageReference.duringBySecond)})`,
+    target: '—',
+    pass: undefined,
+  },
+);
+
+const finished = Date.now();
+const results = {
+  version: 1,
+  startedAt: new Date(started).toISOString(),
+  durationMs: finished - started,
+  machine: { ...machine, loadAverageAtEnd: describeMachine().loadAverage },
+  settings,
+  rows,
+  figures,
+};
+await writeResults(RESULTS_PATH, results);
+process.stdout.write(`\n${formatTable(rows)}\n\nmachine: ${machine.nproc} × ${machine.cpuModel}, node ${machine.node}; load average ${machine.loadAverage.join(' ')} at start, ${results.machine.loadAverageAtEnd.join(' ')} at end; ${((finished - started) / 1000).toFixed(0)} s\nresults: ${RESULTS_PATH}\n`);
