@@ -13,6 +13,8 @@ export interface ScaleRound {
   readonly round: number;
   /** Publish → the last of the components received. */
   readonly allAppliedMs: number;
+  /** Publish → the first of them received: fetching, parsing, mapping and planning the release. */
+  readonly firstPushMs: number;
   /** ApplyConfiguration calls for the scale components during the round. */
   readonly pushes: number;
 }
@@ -32,14 +34,17 @@ async function runRound(sandbox: Sandbox, client: Client, round: number): Promis
   apollo.publish(namespace, { ...kept, ...scaleContent(client, round) });
   await waitUntil(() => ids.every((id) => sidecar.current(id)?.['key0'] === marker), ROUND_TIMEOUT_MS, `${client} to apply ${ids.length} components`);
   const wanted = new Set(ids);
+  let first = Number.POSITIVE_INFINITY;
   let last = publishedAt;
   let pushes = 0;
   for (const call of sidecar.calls.slice(from)) {
     if (!wanted.has(call.id)) continue;
     pushes += 1;
-    if (call.metadata['key0'] === marker) last = Math.max(last, call.receivedAt);
+    if (call.metadata['key0'] !== marker) continue;
+    first = Math.min(first, call.receivedAt);
+    last = Math.max(last, call.receivedAt);
   }
-  return { client, round, allAppliedMs: last - publishedAt, pushes };
+  return { client, round, allAppliedMs: last - publishedAt, firstPushMs: first - publishedAt, pushes };
 }
 
 export async function measureScaleRelease(sandbox: Sandbox, rounds: number): Promise<ScaleRound[]> {
