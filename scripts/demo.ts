@@ -12,6 +12,7 @@ import { startAgent, type LogLine } from '../test/support/agent-process.js';
 import { startFakeApollo } from '../test/fakes/apollo-server.js';
 import { startFakeLayotto } from '../test/fakes/layotto-server.js';
 import { waitUntil } from '../test/support/wait.js';
+import { maskMetadata } from '../src/domain/secrets.js';
 
 const APP_ID = 'orders-service';
 const tty = process.stdout.isTTY === true;
@@ -48,7 +49,7 @@ try {
   const started = await agent.waitForLog((l) => l.message === 'agent started', 10_000, 'the agent to start');
   await sidecar.waitFor((s) => ['state/redis', 'lock/redis', 'sequencer/redis'].every((id) => s.current(id)), 10_000);
   console.log('  initial sync: the sidecar received the full desired set');
-  for (const call of sidecar.calls) show(`    ${call.id.padEnd(16)}`, call.metadata);
+  for (const call of sidecar.calls) show(`    ${call.id.padEnd(16)}`, maskMetadata(call.metadata));
 
   const http = String(started.http);
   const readyz = await fetch(`http://${http}/readyz`);
@@ -68,7 +69,7 @@ try {
   const applied = agent.logs().filter(isRedisApplied).at(-1)!;
   const newCalls = sidecar.calls.slice(before);
   console.log(`  the sidecar received ${newCalls.length} call(s) ${releasedAt <= receivedAt ? `${receivedAt - releasedAt} ms after the release` : ''}:`);
-  for (const call of newCalls) show(`    ${call.id.padEnd(16)}`, call.metadata);
+  for (const call of newCalls) show(`    ${call.id.padEnd(16)}`, maskMetadata(call.metadata));
   console.log(`  release-to-apply latency reported by the agent: ${String(applied.latencyMs)} ms`);
   console.log('  lock/redis and sequencer/redis were not touched: only the changed component is pushed, with its full metadata');
 
