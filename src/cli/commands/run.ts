@@ -13,7 +13,9 @@ export async function runCommand(args: GlobalArgs, io: CliIo): Promise<number> {
   const config = await loadConfig(args);
   const logger = createLogger({ level: config.logLevel, format: config.logFormat, stream: io.stderr });
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'apollo_sidecar_agent_' });
+  // prom-client samples event-loop delay every 10 ms by default: 100 wake-ups a second that
+  // cost an idle agent most of its CPU. One sample a second is plenty for a config agent.
+  collectDefaultMetrics({ register: registry, prefix: 'apollo_sidecar_agent_', eventLoopMonitoringPrecision: 1000 });
   const agent = createAgent({ config, logger, registry });
   agent.on('error', () => {
     // Already logged where it happened; the listener keeps EventEmitter from throwing it.
