@@ -302,7 +302,9 @@ export async function startFakeApollo(options: FakeApolloOptions = {}): Promise<
     }, holdMs);
     const heldPoll: HeldPoll = { ...poll, res, record, timer };
     held.add(heldPoll);
-    req.socket.once('close', () => {
+    // The response, not the keep-alive socket: a socket carries poll after poll, and a listener
+    // per poll on it would pile up.
+    res.once('close', () => {
       clearTimeout(timer);
       held.delete(heldPoll);
     });
