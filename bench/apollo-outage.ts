@@ -8,6 +8,7 @@
  * and once with 200 reference clients (fixed 1 s pause after an error, no jitter) as the
  * baseline of what a synchronized stampede looks like.
  */
+import { setMaxListeners } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Registry } from 'prom-client';
 import { silentLogger } from '../src/observability/logger.js';
@@ -91,6 +92,8 @@ export async function measureOutage(client: OutageClient, options: OutageOptions
   const apollo = await startFakeApollo({ appId: APP_ID });
   const sidecar = await startFakeLayotto();
   const controller = new AbortController();
+  // One signal stops every client, and each client listens on it from several places at once.
+  setMaxListeners(0, controller.signal);
   let started: Started | undefined;
   try {
     let marker = 'initial';
