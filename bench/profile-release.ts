@@ -4,9 +4,10 @@
  * read from the fakes' own timestamps:
  *   notify  publish → the agent's /configs request arrives (poll answer read, parsed, fetch sent)
  *   fetch   /configs received → answered by the fake
- *   apply   /configs answered → ApplyConfiguration received (body read, cache write, map, plan, push)
- * and, finer, from marks set around the agent's own stage methods (high-resolution, ms after
- * the publish, first start and first end of each while one release travels).
+ *   apply   /configs answered → ApplyConfiguration received (body read, parsed, mapped, planned, pushed)
+ * and, finer, from marks set around the agent's own stage methods: high-resolution ms after
+ * the publish at which each call starts and ends, numbered per release (`#1` is the first call
+ * of that method after the publish; a call already running at the publish shows only its end).
  * Run under the profiler to see functions:
  *   node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/profile-release.ts \
  *     [--releases 200] [--state-dir-parent DIR] [--log-level info]
