@@ -5,9 +5,6 @@
  * keep the last good config, count what it rejects and take the next good release.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { afterEach, describe, it } from 'node:test';
 import { hashComponent } from '../../src/domain/hash.js';
@@ -15,6 +12,7 @@ import { startFakeApollo, type FakeApollo, type FakeFault, type RecordedRequest 
 import { startFakeLayotto, type FakeLayotto } from '../fakes/layotto-server.js';
 import { startAgent, type AgentProcess, type LogLine } from '../support/agent-process.js';
 import { waitUntil } from '../support/wait.js';
+import { componentsOf, onCleanup, runCleanups, tempDir } from '../support/cleanups.js';
 
 const APP_ID = 'faults-apollo';
 const BASE: Readonly<Record<string, string>> = {
@@ -32,16 +30,7 @@ interface Sandbox {
   http: string;
 }
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!();
-});
-
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'asa-faults-apollo-'));
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
+afterEach(runCleanups);
 
 function launch(apollo: FakeApollo, sidecar: FakeLayotto, stateDir: string, namespaces: readonly string[] = []): AgentProcess {
   const agent = startAgent([
@@ -53,7 +42,7 @@ function launch(apollo: FakeApollo, sidecar: FakeLayotto, stateDir: string, name
     '--state-dir', stateDir,
     '--http', '127.0.0.1:0',
   ]);
-  cleanups.push(() => agent.stop('SIGKILL'));
+  onCleanup(() => agent.stop('SIGKILL'));
   return agent;
 }
 
@@ -61,10 +50,10 @@ async function sandbox(
   options: { releases?: Readonly<Record<string, Readonly<Record<string, string>> | string>> } = {},
 ): Promise<Sandbox> {
   const apollo = await startFakeApollo({ appId: APP_ID });
-  cleanups.push(() => apollo.close());
+  onCleanup(() => apollo.close());
   const sidecar = await startFakeLayotto();
-  cleanups.push(() => sidecar.close());
-  const stateDir = await tempDir();
+  onCleanup(() => sidecar.close());
+  const stateDir = await tempDir('asa-faults-apollo-');
   const releases = options.releases ?? { application: BASE };
   for (const [ns, release] of Object.entries(releases)) {
     if (typeof release === 'string') apollo.publishContent(ns, release);
@@ -73,17 +62,6 @@ async function sandbox(
   const agent = launch(apollo, sidecar, stateDir, options.releases ? Object.keys(releases) : []);
   const started = await agent.waitForLog((l) => l.message === 'agent started', 10_000, 'agent started');
   return { apollo, sidecar, agent, stateDir, http: String(started.http) };
-}
-
-/** `kind.name.key=value` properties → the metadata each component should end with. */
-function componentsOf(items: Readonly<Record<string, string>>): Map<string, Record<string, string>> {
-  const components = new Map<string, Record<string, string>>();
-  for (const [key, value] of Object.entries(items)) {
-    const [kind, name, ...rest] = key.split('.');
-    const id = `${kind}/${name}`;
-    components.set(id, { ...components.get(id), [rest.join('.')]: value });
-  }
-  return components;
 }
 
 async function converged(sidecar: FakeLayotto, expected: ReadonlyMap<string, Readonly<Record<string, string>>>, timeoutMs = 10_000): Promise<void> {
@@ -198,7 +176,7 @@ describe('faults: Apollo', () => {
     await first.apollo.stop();
 
     const sidecar = await startFakeLayotto();
-    cleanups.push(() => sidecar.close());
+    onCleanup(() => sidecar.close());
     const agent = launch(first.apollo, sidecar, first.stateDir);
     await converged(sidecar, componentsOf(BASE));
     await agent.waitForLog((l) => /local cache/.test(l.message) && l.namespace === 'application', 5_000, 'the cache fallback logged');

@@ -14,6 +14,7 @@ import { startFakeApollo, type FakeApollo } from '../fakes/apollo-server.js';
 import { startFakeLayotto, type FakeLayotto } from '../fakes/layotto-server.js';
 import { startAgent, type AgentProcess } from '../support/agent-process.js';
 import { waitUntil } from '../support/wait.js';
+import { componentsOf, onCleanup, runCleanups } from '../support/cleanups.js';
 
 const APP_ID = 'faults-crash';
 const BASE: Readonly<Record<string, string>> = {
@@ -28,18 +29,15 @@ interface LedgerFile {
   components: Record<string, { kind: string; name: string; metadata: Record<string, string>; hash: string; status: string }>;
 }
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!();
-});
+afterEach(runCleanups);
 
 async function fakes(items: Readonly<Record<string, string>> = BASE): Promise<{ apollo: FakeApollo; sidecar: FakeLayotto; stateDir: string }> {
   const apollo = await startFakeApollo({ appId: APP_ID });
-  cleanups.push(() => apollo.close());
+  onCleanup(() => apollo.close());
   const sidecar = await startFakeLayotto();
-  cleanups.push(() => sidecar.close());
+  onCleanup(() => sidecar.close());
   const stateDir = await mkdtemp(join(tmpdir(), 'asa-faults-crash-'));
-  cleanups.push(() => rm(stateDir, { recursive: true, force: true }));
+  onCleanup(() => rm(stateDir, { recursive: true, force: true }));
   apollo.publish('application', items);
   return { apollo, sidecar, stateDir };
 }
@@ -53,20 +51,9 @@ async function launch(apollo: FakeApollo, sidecar: FakeLayotto, stateDir: string
     '--state-dir', stateDir,
     '--http', '127.0.0.1:0',
   ]);
-  cleanups.push(() => agent.stop('SIGKILL'));
+  onCleanup(() => agent.stop('SIGKILL'));
   const started = await agent.waitForLog((l) => l.message === 'agent started', 10_000, 'agent started');
   return { agent, http: String(started.http) };
-}
-
-/** `kind.name.key=value` properties → the metadata each component should end with. */
-function componentsOf(items: Readonly<Record<string, string>>): Map<string, Record<string, string>> {
-  const components = new Map<string, Record<string, string>>();
-  for (const [key, value] of Object.entries(items)) {
-    const [kind, name, ...rest] = key.split('.');
-    const id = `${kind}/${name}`;
-    components.set(id, { ...components.get(id), [rest.join('.')]: value });
-  }
-  return components;
 }
 
 const hashOf = (id: string, metadata: Readonly<Record<string, string>>): string => {

@@ -14,13 +14,11 @@ import { startFakeApollo } from '../fakes/apollo-server.js';
 import { startFakeLayotto } from '../fakes/layotto-server.js';
 import { startAgent, type AgentProcess, type LogLine } from '../support/agent-process.js';
 import { waitUntil } from '../support/wait.js';
+import { onCleanup, runCleanups } from '../support/cleanups.js';
 
 const APP_ID = 'faults-releases';
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!();
-});
+afterEach(runCleanups);
 
 function waitApplied(agent: AgentProcess, id: string, metadata: Readonly<Record<string, string>>, timeoutMs = 10_000): Promise<LogLine> {
   const [kind = '', name = ''] = id.split('/');
@@ -40,11 +38,11 @@ describe('faults: unparsable releases', () => {
     const json = (brokers: string): string => JSON.stringify({ pub_subs: { kafka: { brokers } } });
     const yaml = (endpoint: string): string => `oss:\n  s3:\n    endpoint: ${endpoint}\n`;
     const apollo = await startFakeApollo({ appId: APP_ID });
-    cleanups.push(() => apollo.close());
+    onCleanup(() => apollo.close());
     const sidecar = await startFakeLayotto();
-    cleanups.push(() => sidecar.close());
+    onCleanup(() => sidecar.close());
     const stateDir = await mkdtemp(join(tmpdir(), 'asa-faults-releases-'));
-    cleanups.push(() => rm(stateDir, { recursive: true, force: true }));
+    onCleanup(() => rm(stateDir, { recursive: true, force: true }));
     apollo.publish('application', { 'state.redis.redisHost': '10.0.0.1:6379' });
     apollo.publishContent('components.json', json('k1:9092'));
     apollo.publishContent('components.yaml', yaml('s3-1.local'));
@@ -53,7 +51,7 @@ describe('faults: unparsable releases', () => {
       '--namespace', 'application', '--namespace', 'components.json', '--namespace', 'components.yaml',
       '--sidecar', sidecar.address, '--state-dir', stateDir, '--http', '127.0.0.1:0',
     ]);
-    cleanups.push(() => agent.stop('SIGKILL'));
+    onCleanup(() => agent.stop('SIGKILL'));
     const http = String((await agent.waitForLog((l) => l.message === 'agent started', 10_000, 'agent started')).http);
     const good = new Map([
       ['state/redis', { redisHost: '10.0.0.1:6379' }],

@@ -15,6 +15,7 @@ import { startFakeApollo, type FakeApollo } from '../fakes/apollo-server.js';
 import { startFakeLayotto, type FakeLayotto, type RecordedCall } from '../fakes/layotto-server.js';
 import { startAgent, type AgentProcess, type LogLine } from '../support/agent-process.js';
 import { waitUntil } from '../support/wait.js';
+import { componentsOf, onCleanup, runCleanups } from '../support/cleanups.js';
 
 const APP_ID = 'faults-sidecar';
 const BASE: Readonly<Record<string, string>> = {
@@ -32,20 +33,17 @@ interface Sandbox {
   http: string;
 }
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!();
-});
+afterEach(runCleanups);
 
 async function sandbox(
   options: { items?: Readonly<Record<string, string>>; components?: readonly string[]; extraArgs?: readonly string[] } = {},
 ): Promise<Sandbox> {
   const apollo = await startFakeApollo({ appId: APP_ID });
-  cleanups.push(() => apollo.close());
+  onCleanup(() => apollo.close());
   const sidecar = await startFakeLayotto(options.components ? { components: options.components } : {});
-  cleanups.push(() => sidecar.close());
+  onCleanup(() => sidecar.close());
   const stateDir = await mkdtemp(join(tmpdir(), 'asa-faults-sidecar-'));
-  cleanups.push(() => rm(stateDir, { recursive: true, force: true }));
+  onCleanup(() => rm(stateDir, { recursive: true, force: true }));
   apollo.publish('application', options.items ?? BASE);
   const agent = startAgent([
     'run',
@@ -56,20 +54,9 @@ async function sandbox(
     '--http', '127.0.0.1:0',
     ...(options.extraArgs ?? []),
   ]);
-  cleanups.push(() => agent.stop('SIGKILL'));
+  onCleanup(() => agent.stop('SIGKILL'));
   const started = await agent.waitForLog((l) => l.message === 'agent started', 10_000, 'agent started');
   return { apollo, sidecar, agent, http: String(started.http) };
-}
-
-/** `kind.name.key=value` properties → the metadata each component should end with. */
-function componentsOf(items: Readonly<Record<string, string>>): Map<string, Record<string, string>> {
-  const components = new Map<string, Record<string, string>>();
-  for (const [key, value] of Object.entries(items)) {
-    const [kind, name, ...rest] = key.split('.');
-    const id = `${kind}/${name}`;
-    components.set(id, { ...components.get(id), [rest.join('.')]: value });
-  }
-  return components;
 }
 
 function hashOf(id: string, metadata: Readonly<Record<string, string>>): string {
@@ -86,9 +73,6 @@ async function converged(sandboxed: Sandbox, items: Readonly<Record<string, stri
   );
   await waitUntil(() => sandboxed.apollo.openPolls() === 1, 5_000, 'a held long-poll');
 }
-
-const appliedLogs = (agent: AgentProcess, id: string): LogLine[] =>
-  agent.logs().filter((l) => l.message === 'applied' && l.component === id);
 
 function waitApplied(agent: AgentProcess, id: string, metadata: Readonly<Record<string, string>>, timeoutMs = 10_000): Promise<LogLine> {
   const hash = hashOf(id, metadata);

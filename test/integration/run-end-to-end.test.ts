@@ -11,6 +11,7 @@ import { startFakeApollo, type FakeApollo } from '../fakes/apollo-server.js';
 import { startFakeLayotto, type FakeLayotto } from '../fakes/layotto-server.js';
 import { startAgent, type AgentProcess } from '../support/agent-process.js';
 import { waitUntil } from '../support/wait.js';
+import { onCleanup, runCleanups } from '../support/cleanups.js';
 
 const APP_ID = 'orders';
 const BASE = {
@@ -28,18 +29,15 @@ interface Sandbox {
   http: string;
 }
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!();
-});
+afterEach(runCleanups);
 
 async function sandbox(options: { items?: Record<string, string>; extraArgs?: string[] } = {}): Promise<Sandbox> {
   const apollo = await startFakeApollo({ appId: APP_ID, holdMs: 60_000 });
-  cleanups.push(() => apollo.close());
+  onCleanup(() => apollo.close());
   const sidecar = await startFakeLayotto();
-  cleanups.push(() => sidecar.close());
+  onCleanup(() => sidecar.close());
   const stateDir = await mkdtemp(join(tmpdir(), 'asa-e2e-'));
-  cleanups.push(() => rm(stateDir, { recursive: true, force: true }));
+  onCleanup(() => rm(stateDir, { recursive: true, force: true }));
   apollo.publish('application', options.items ?? BASE);
   const agent = startAgent([
     'run',
@@ -50,7 +48,7 @@ async function sandbox(options: { items?: Record<string, string>; extraArgs?: st
     '--http', '127.0.0.1:0',
     ...(options.extraArgs ?? []),
   ]);
-  cleanups.push(() => agent.stop('SIGKILL'));
+  onCleanup(() => agent.stop('SIGKILL'));
   const started = await agent.waitForLog((l) => l.message === 'agent started', 10_000, 'agent started');
   return { apollo, sidecar, agent, stateDir, http: String(started.http) };
 }
@@ -144,15 +142,15 @@ describe('run: Apollo to Layotto end to end', () => {
     await sidecarFirst.close();
     // Nothing listens at the address: the agent cannot be ready.
     const apollo = await startFakeApollo({ appId: APP_ID });
-    cleanups.push(() => apollo.close());
+    onCleanup(() => apollo.close());
     apollo.publish('application', BASE);
     const stateDir = await mkdtemp(join(tmpdir(), 'asa-e2e-'));
-    cleanups.push(() => rm(stateDir, { recursive: true, force: true }));
+    onCleanup(() => rm(stateDir, { recursive: true, force: true }));
     const agent = startAgent([
       'run', '--apollo-config-service', apollo.url, '--app-id', APP_ID,
       '--sidecar', sidecarFirst.address, '--state-dir', stateDir, '--http', '127.0.0.1:0',
     ]);
-    cleanups.push(() => agent.stop('SIGKILL'));
+    onCleanup(() => agent.stop('SIGKILL'));
     const http = String((await agent.waitForLog((l) => l.message === 'agent started', 10_000)).http);
     await waitUntil(async () => Object.keys((await readyz(http)).body.components ?? {}).length === 3, 5_000, 'components listed');
     const notReady = await readyz(http);

@@ -3,25 +3,16 @@
  * swap the kubelet does) and SIGHUP reloads of the agent config, through the real binary.
  */
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, rename, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { startFakeApollo } from '../fakes/apollo-server.js';
 import { startFakeLayotto } from '../fakes/layotto-server.js';
 import { startAgent } from '../support/agent-process.js';
 import { waitUntil } from '../support/wait.js';
+import { onCleanup, runCleanups, tempDir } from '../support/cleanups.js';
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!();
-});
-
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'asa-files-'));
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
+afterEach(runCleanups);
 
 /** Publishes `files` the way the kubelet updates a mounted ConfigMap. */
 async function configMapRelease(dir: string, version: number, files: Record<string, string>): Promise<void> {
@@ -36,14 +27,14 @@ async function configMapRelease(dir: string, version: number, files: Record<stri
 describe('run with a ConfigMap directory', () => {
   it('pushes at start, pushes the changed component after a symlink swap, nothing for identical content, keeps the last good on a broken file', async () => {
     const sidecar = await startFakeLayotto();
-    cleanups.push(() => sidecar.close());
-    const mount = await tempDir();
-    const stateDir = await tempDir();
+    onCleanup(() => sidecar.close());
+    const mount = await tempDir('asa-files-');
+    const stateDir = await tempDir('asa-files-');
     await configMapRelease(mount, 1, {
       'components.yaml': 'state:\n  redis:\n    redisHost: a:6379\n    disasterSwitch: "off"\nlock:\n  redis:\n    redisHost: a:6379\n',
     });
     const agent = startAgent(['run', '--file', mount, '--sidecar', sidecar.address, '--state-dir', stateDir, '--http', 'off', '--log-level', 'debug']);
-    cleanups.push(() => agent.stop('SIGKILL'));
+    onCleanup(() => agent.stop('SIGKILL'));
     await sidecar.waitFor((s) => s.current('state/redis') !== undefined && s.current('lock/redis') !== undefined, 10_000);
 
     await configMapRelease(mount, 2, {
@@ -72,17 +63,17 @@ describe('run with a ConfigMap directory', () => {
 describe('run with SIGHUP', () => {
   it('swaps in a valid new config (new rules map new components) and keeps the old one when the file is invalid', async () => {
     const apollo = await startFakeApollo({ appId: 'hup' });
-    cleanups.push(() => apollo.close());
+    onCleanup(() => apollo.close());
     const sidecar = await startFakeLayotto();
-    cleanups.push(() => sidecar.close());
-    const dir = await tempDir();
+    onCleanup(() => sidecar.close());
+    const dir = await tempDir('asa-files-');
     apollo.publish('application', { 'state.redis.redisHost': 'a:6379', 'cache.host': 'c:6379', 'cache.db': '2' });
     const configPath = join(dir, 'agent.yaml');
     const base = `appId: hup\napolloConfigService: ${apollo.url}\nsidecar: ${sidecar.address}\nstateDir: ${join(dir, 'state')}\nhttp: "off"\n`;
     await writeFile(configPath, base);
     // http off on purpose: nothing but the agent's own loop may keep the process alive.
     const agent = startAgent(['run', '--config', configPath]);
-    cleanups.push(() => agent.stop('SIGKILL'));
+    onCleanup(() => agent.stop('SIGKILL'));
     await sidecar.waitFor((s) => s.current('state/redis') !== undefined, 10_000);
     assert.equal(sidecar.current('state/cache'), undefined, '"cache.host" has two segments: ignored by the convention');
 
