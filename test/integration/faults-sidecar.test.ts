@@ -4,18 +4,15 @@
  * Each test would fail against an agent that broke the guarantee it names.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as pace } from 'node:timers/promises';
 import { isDeepStrictEqual } from 'node:util';
 import { afterEach, describe, it } from 'node:test';
 import { hashComponent } from '../../src/domain/hash.js';
-import { startFakeApollo, type FakeApollo } from '../fakes/apollo-server.js';
-import { startFakeLayotto, type FakeLayotto, type RecordedCall } from '../fakes/layotto-server.js';
-import { startAgent, type AgentProcess, type LogLine } from '../support/agent-process.js';
+import type { RecordedCall } from '../fakes/layotto-server.js';
+import type { AgentProcess, LogLine } from '../support/agent-process.js';
+import { startRunSandbox, type RunSandbox } from '../support/run-sandbox.js';
 import { waitUntil } from '../support/wait.js';
-import { componentsOf, onCleanup, runCleanups } from '../support/cleanups.js';
+import { componentsOf, runCleanups } from '../support/cleanups.js';
 
 const APP_ID = 'faults-sidecar';
 const BASE: Readonly<Record<string, string>> = {
@@ -26,37 +23,12 @@ const BASE: Readonly<Record<string, string>> = {
 };
 const ALL = ['state/redis', 'lock/redis', 'sequencer/redis'];
 
-interface Sandbox {
-  apollo: FakeApollo;
-  sidecar: FakeLayotto;
-  agent: AgentProcess;
-  http: string;
-}
-
 afterEach(runCleanups);
 
-async function sandbox(
+function sandbox(
   options: { items?: Readonly<Record<string, string>>; components?: readonly string[]; extraArgs?: readonly string[] } = {},
-): Promise<Sandbox> {
-  const apollo = await startFakeApollo({ appId: APP_ID });
-  onCleanup(() => apollo.close());
-  const sidecar = await startFakeLayotto(options.components ? { components: options.components } : {});
-  onCleanup(() => sidecar.close());
-  const stateDir = await mkdtemp(join(tmpdir(), 'asa-faults-sidecar-'));
-  onCleanup(() => rm(stateDir, { recursive: true, force: true }));
-  apollo.publish('application', options.items ?? BASE);
-  const agent = startAgent([
-    'run',
-    '--apollo-config-service', apollo.url,
-    '--app-id', APP_ID,
-    '--sidecar', sidecar.address,
-    '--state-dir', stateDir,
-    '--http', '127.0.0.1:0',
-    ...(options.extraArgs ?? []),
-  ]);
-  onCleanup(() => agent.stop('SIGKILL'));
-  const started = await agent.waitForLog((l) => l.message === 'agent started', 10_000, 'agent started');
-  return { apollo, sidecar, agent, http: String(started.http) };
+): Promise<RunSandbox> {
+  return startRunSandbox({ appId: APP_ID, items: options.items ?? BASE, ...options });
 }
 
 function hashOf(id: string, metadata: Readonly<Record<string, string>>): string {
@@ -65,7 +37,7 @@ function hashOf(id: string, metadata: Readonly<Record<string, string>>): string 
 }
 
 /** Waits until the sidecar runs exactly what `items` describe and the agent is polling again. */
-async function converged(sandboxed: Sandbox, items: Readonly<Record<string, string>> = BASE): Promise<void> {
+async function converged(sandboxed: RunSandbox, items: Readonly<Record<string, string>> = BASE): Promise<void> {
   const expected = componentsOf(items);
   await sandboxed.sidecar.waitFor(
     (s) => [...expected].every(([id, metadata]) => isDeepStrictEqual(s.current(id), metadata)),

@@ -7,9 +7,10 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
-import { startFakeApollo, type FakeApollo } from '../fakes/apollo-server.js';
-import { startFakeLayotto, type FakeLayotto } from '../fakes/layotto-server.js';
+import { startFakeApollo } from '../fakes/apollo-server.js';
+import { startFakeLayotto } from '../fakes/layotto-server.js';
 import { startAgent, type AgentProcess } from '../support/agent-process.js';
+import { startRunSandbox, type RunSandbox } from '../support/run-sandbox.js';
 import { waitUntil } from '../support/wait.js';
 import { onCleanup, runCleanups } from '../support/cleanups.js';
 
@@ -21,36 +22,10 @@ const BASE = {
   'sequencer.redis.redisHost': '10.0.0.1:6379',
 };
 
-interface Sandbox {
-  apollo: FakeApollo;
-  sidecar: FakeLayotto;
-  agent: AgentProcess;
-  stateDir: string;
-  http: string;
-}
-
 afterEach(runCleanups);
 
-async function sandbox(options: { items?: Record<string, string>; extraArgs?: string[] } = {}): Promise<Sandbox> {
-  const apollo = await startFakeApollo({ appId: APP_ID, holdMs: 60_000 });
-  onCleanup(() => apollo.close());
-  const sidecar = await startFakeLayotto();
-  onCleanup(() => sidecar.close());
-  const stateDir = await mkdtemp(join(tmpdir(), 'asa-e2e-'));
-  onCleanup(() => rm(stateDir, { recursive: true, force: true }));
-  apollo.publish('application', options.items ?? BASE);
-  const agent = startAgent([
-    'run',
-    '--apollo-config-service', apollo.url,
-    '--app-id', APP_ID,
-    '--sidecar', sidecar.address,
-    '--state-dir', stateDir,
-    '--http', '127.0.0.1:0',
-    ...(options.extraArgs ?? []),
-  ]);
-  onCleanup(() => agent.stop('SIGKILL'));
-  const started = await agent.waitForLog((l) => l.message === 'agent started', 10_000, 'agent started');
-  return { apollo, sidecar, agent, stateDir, http: String(started.http) };
+function sandbox(options: { items?: Record<string, string>; extraArgs?: string[] } = {}): Promise<RunSandbox> {
+  return startRunSandbox({ appId: APP_ID, items: options.items ?? BASE, ...(options.extraArgs ? { extraArgs: options.extraArgs } : {}) });
 }
 
 async function readyz(http: string): Promise<{ status: number; body: { ready: boolean; components: Record<string, { state: string }> } }> {
