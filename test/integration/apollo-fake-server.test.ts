@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { signatureHeaders } from '../../src/sources/apollo/signature.js';
 import { startFakeApollo, type FakeApollo } from '../fakes/apollo-server.js';
+import { waitUntil as waitFor } from '../support/wait.js';
 
 let apollo: FakeApollo;
 
@@ -11,14 +12,6 @@ before(async () => {
 after(async () => {
   await apollo.close();
 });
-
-async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 function pollUrl(entries: Array<{ namespaceName: string; notificationId: number }>, appId = 'app'): string {
   return `${apollo.url}/notifications/v2?appId=${appId}&cluster=default&notifications=${encodeURIComponent(JSON.stringify(entries))}`;

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { after, test } from 'node:test';
-import { createLogger, silentLogger, type Logger } from '../../src/observability/logger.js';
+import { silentLogger, type Logger } from '../../src/observability/logger.js';
 import { createMetrics, type AgentMetrics } from '../../src/observability/metrics.js';
 import { ApolloHttp, type FetchImpl } from '../../src/sources/apollo/apollo-http.js';
 import { ConfigServiceLocator } from '../../src/sources/apollo/config-service-locator.js';
 import { NotificationPoller, type ChangeHandler, type NamespaceNotification } from '../../src/sources/apollo/notification-poller.js';
 import { startFakeApollo, type FakeApollo } from '../fakes/apollo-server.js';
+import { waitUntil as waitFor } from '../support/wait.js';
+import { capturingLogger } from '../support/capturing-logger.js';
 
 const fakes: FakeApollo[] = [];
 after(async () => {
@@ -17,31 +18,6 @@ async function fake(options: Parameters<typeof startFakeApollo>[0]): Promise<Fak
   const apollo = await startFakeApollo(options);
   fakes.push(apollo);
   return apollo;
-}
-
-async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
-interface LogLine {
-  level: string;
-  message: string;
-  [field: string]: unknown;
-}
-
-function capturingLogger(): { logger: Logger; lines: LogLine[] } {
-  const lines: LogLine[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') lines.push(JSON.parse(line) as LogLine);
-      done();
-    },
-  });
-  return { logger: createLogger({ level: 'debug', stream }), lines };
 }
 
 async function counted(metrics: AgentMetrics, result: string): Promise<number> {

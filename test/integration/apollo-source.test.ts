@@ -3,14 +3,15 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { after, test } from 'node:test';
 import { ConfigError, SourceError } from '../../src/domain/errors.js';
 import type { SourceSnapshot } from '../../src/domain/snapshot.js';
-import { createLogger, type Logger } from '../../src/observability/logger.js';
 import { createMetrics, type AgentMetrics } from '../../src/observability/metrics.js';
 import { ApolloSource, type ApolloSourceOptions } from '../../src/sources/apollo/apollo-source.js';
 import { startFakeApollo, type FakeApollo, type FakeApolloOptions } from '../fakes/apollo-server.js';
+import { waitUntil as waitFor } from '../support/wait.js';
+import type { LogLine } from '../support/agent-process.js';
+import { capturingLogger } from '../support/capturing-logger.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 after(async () => {
@@ -36,31 +37,6 @@ async function deadUrl(): Promise<string> {
   const { port } = server.address() as { port: number };
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return `http://127.0.0.1:${port}`;
-}
-
-async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
-interface LogLine {
-  level: string;
-  message: string;
-  [field: string]: unknown;
-}
-
-function capturingLogger(): { logger: Logger; lines: LogLine[] } {
-  const lines: LogLine[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') lines.push(JSON.parse(line) as LogLine);
-      done();
-    },
-  });
-  return { logger: createLogger({ level: 'debug', stream }), lines };
 }
 
 async function counterValue(counter: AgentMetrics['apolloFetches'] | AgentMetrics['releasesRejected'], labels: Record<string, string>): Promise<number> {

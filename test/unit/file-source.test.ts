@@ -9,6 +9,7 @@ import { hashText } from '../../src/domain/hash.js';
 import type { SourceSnapshot } from '../../src/domain/snapshot.js';
 import { createLogger, silentLogger, type Logger } from '../../src/observability/logger.js';
 import { FileSource } from '../../src/sources/file/file-source.js';
+import { waitUntil } from '../support/wait.js';
 
 const roots: string[] = [];
 after(async () => {
@@ -21,12 +22,8 @@ async function tempDir(): Promise<string> {
   return root;
 }
 
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+function waitFor(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  return waitUntil(condition, timeoutMs, what);
 }
 
 /** A directory laid out the way the kubelet mounts a ConfigMap. */
