@@ -32,7 +32,12 @@ process.on('exit', () => {
 });
 
 export function startAgent(args: readonly string[], env: NodeJS.ProcessEnv = {}): AgentProcess {
-  const child = spawn(process.execPath, [BIN, ...args], {
+  return startNodeScript(BIN, args, env);
+}
+
+/** Any Node script as a tracked child process (the agent binary, the benchmark's reference client). */
+export function startNodeScript(script: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): AgentProcess {
+  const child = spawn(process.execPath, [script, ...args], {
     env: { PATH: process.env.PATH, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
