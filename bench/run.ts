@@ -12,6 +12,7 @@ import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { measureBareNodeRss, sampleAgentMemory, type MemorySample } from './agent-memory.js';
 import { measureOutage } from './apollo-outage.js';
@@ -34,6 +35,15 @@ const settings = z
     BENCH_AGENT_CPU_PROFILE: z.string().min(1).optional(),
   })
   .parse(process.env);
+
+/**
+ * `--only 1 --only 3a` runs just those sandbox figures (1, 2, 3a), to measure one change quickly;
+ * the idle, memory, mapping and Apollo-load figures need the whole run and are skipped.
+ */
+const { values: cli } = parseArgs({ options: { only: { type: 'string', multiple: true } } });
+const only = z.array(z.enum(['1', '2', '3a'])).optional().parse(cli.only);
+const runs = (figure: '1' | '2' | '3a'): boolean => only === undefined || only.includes(figure);
+const fullRun = only === undefined;
 
 const RESULTS_PATH = fileURLToPath(new URL('./results.json', import.meta.url));
 const LATENCY_WARMUP = 5;
@@ -84,191 +94,207 @@ try {
     referenceRssMb: sandbox.reference ? megabytes(sampleProcess(sandbox.reference.pid).rssBytes) : Number.NaN,
   });
   await sandbox.waitForHeldPolls(10_000);
-  const afterStart = await sampleMemory();
+  type Memory = Awaited<ReturnType<typeof sampleMemory>>;
+  let startMemory: { afterStart: Memory; settled: Memory; idleWindowMs: number } | undefined;
+  if (fullRun) {
+    const afterStart = await sampleMemory();
 
-  progress(
-    `figure 4: ${IDLE_SETTLE_MS / 1000} s to settle after start, then ${settings.BENCH_IDLE_WINDOW_MS / 1000} s idle, long-poll held for Apollo's ${APOLLO_HOLD_MS / 1000} s`,
-  );
-  await delay(IDLE_SETTLE_MS);
-  const idle = await measureIdle(sandbox, settings.BENCH_IDLE_WINDOW_MS);
-  const settled = await sampleMemory();
-  figures['idle'] = idle;
-  const idleSeconds = Math.round(idle.windowMs / 1000);
-  sections[4].push({
-    figure: `4 idle CPU over ${idleSeconds} s (from ${IDLE_SETTLE_MS / 1000} s after start)`,
-    measured: `${idle.agentCpuPercent.toFixed(2)} % of a core (${ms(idle.agentCpuMs, 0)} CPU; reference ${idle.referenceCpuPercent.toFixed(2)} %)`,
-    target: '< 0.5 %',
-    pass: idle.agentCpuPercent < 0.5 && idle.pushesInWindow === 0,
-  });
+    progress(
+      `figure 4: ${IDLE_SETTLE_MS / 1000} s to settle after start, then ${settings.BENCH_IDLE_WINDOW_MS / 1000} s idle, long-poll held for Apollo's ${APOLLO_HOLD_MS / 1000} s`,
+    );
+    await delay(IDLE_SETTLE_MS);
+    const idle = await measureIdle(sandbox, settings.BENCH_IDLE_WINDOW_MS);
+    const settled = await sampleMemory();
+    figures['idle'] = idle;
+    const idleSeconds = Math.round(idle.windowMs / 1000);
+    sections[4].push({
+      figure: `4 idle CPU over ${idleSeconds} s (from ${IDLE_SETTLE_MS / 1000} s after start)`,
+      measured: `${idle.agentCpuPercent.toFixed(2)} % of a core (${ms(idle.agentCpuMs, 0)} CPU; reference ${idle.referenceCpuPercent.toFixed(2)} %)`,
+      target: '< 0.5 %',
+      pass: idle.agentCpuPercent < 0.5 && idle.pushesInWindow === 0,
+    });
+    startMemory = { afterStart, settled, idleWindowMs: idle.windowMs };
+  }
 
-  progress(`figure 1: release-to-apply latency, ${settings.BENCH_LATENCY_SAMPLES} releases each, agent and reference alternating`);
-  const latency = await measureReleaseLatency(sandbox, { samples: settings.BENCH_LATENCY_SAMPLES, warmup: LATENCY_WARMUP });
-  figures['latency'] = latency;
-  const { agent: a, reference: r } = latency;
-  sections[1].push(
-    {
-      figure: '1 release→apply p50, agent / reference',
-      measured: `${ms(a.p50)} / ${ms(r.p50)} = ${latency.p50Ratio.toFixed(2)}×`,
-      target: '≤ 1.1×',
-      pass: latency.p50Ratio <= 1.1,
-    },
-    { figure: '1 release→apply p95, agent / reference', measured: `${ms(a.p95)} / ${ms(r.p95)}`, target: '—', pass: undefined },
-    {
-      figure: '1 where (p50): notify + apply, agent / reference',
-      measured: `${ms(latency.stages.agent.notify.p50)} + ${ms(latency.stages.agent.apply.p50)} / ${ms(latency.stages.reference.notify.p50)} + ${ms(latency.stages.reference.apply.p50)}`,
-      target: '—',
-      pass: undefined,
-    },
-    {
-      figure: '1 release→apply p99 overhead',
-      measured: `${ms(a.p99)} − ${ms(r.p99)} = ${ms(latency.p99OverheadMs)}`,
-      target: '< 5 ms',
-      pass: latency.p99OverheadMs < 5,
-    },
-  );
+  if (runs('1')) {
+    progress(`figure 1: release-to-apply latency, ${settings.BENCH_LATENCY_SAMPLES} releases each, agent and reference alternating`);
+    const latency = await measureReleaseLatency(sandbox, { samples: settings.BENCH_LATENCY_SAMPLES, warmup: LATENCY_WARMUP });
+    figures['latency'] = latency;
+    const { agent: a, reference: r } = latency;
+    sections[1].push(
+      {
+        figure: '1 release→apply p50, agent / reference',
+        measured: `${ms(a.p50)} / ${ms(r.p50)} = ${latency.p50Ratio.toFixed(2)}×`,
+        target: '≤ 1.1×',
+        pass: latency.p50Ratio <= 1.1,
+      },
+      { figure: '1 release→apply p95, agent / reference', measured: `${ms(a.p95)} / ${ms(r.p95)}`, target: '—', pass: undefined },
+      {
+        figure: '1 where (p50): notify + apply, agent / reference',
+        measured: `${ms(latency.stages.agent.notify.p50)} + ${ms(latency.stages.agent.apply.p50)} / ${ms(latency.stages.reference.notify.p50)} + ${ms(latency.stages.reference.apply.p50)}`,
+        target: '—',
+        pass: undefined,
+      },
+      {
+        figure: '1 release→apply p99 overhead',
+        measured: `${ms(a.p99)} − ${ms(r.p99)} = ${ms(latency.p99OverheadMs)}`,
+        target: '< 5 ms',
+        pass: latency.p99OverheadMs < 5,
+      },
+    );
+  }
 
-  progress(`figure 2: burst of ${BURST.releases} releases in ~${BURST.durationMs} ms, agent then reference`);
-  const burstAgent = await measureBurst(sandbox, 'agent', BURST);
-  const burstReference = await measureBurst(sandbox, 'reference', BURST);
-  figures['burst'] = { agent: burstAgent, reference: burstReference };
-  sections[2].push(
-    {
-      figure: '2 burst: final state, version order',
-      measured: `${burstAgent.finalStateCorrect ? 'final state correct' : 'final state WRONG'}, versions ${burstAgent.onlyIncreasing ? 'only increased' : 'went BACKWARDS'}`,
-      target: 'final state correct',
-      pass: burstAgent.finalStateCorrect && burstAgent.onlyIncreasing,
-    },
-    {
-      figure: '2 burst: pushes of the component',
-      measured: `${burstAgent.pushes} for ${burstAgent.releases} releases in ${burstAgent.spanMs} ms (reference ${burstReference.pushes})`,
-      target: '≤ 20',
-      pass: burstAgent.pushes <= 20,
-    },
-    {
-      figure: '2 burst: last release → final version applied',
-      measured: `${ms(burstAgent.finalAppliedAfterMs, 0)} (reference ${ms(burstReference.finalAppliedAfterMs, 0)})`,
-      target: '—',
-      pass: undefined,
-    },
-  );
+  if (runs('2')) {
+    progress(`figure 2: burst of ${BURST.releases} releases in ~${BURST.durationMs} ms, agent then reference`);
+    const burstAgent = await measureBurst(sandbox, 'agent', BURST);
+    const burstReference = await measureBurst(sandbox, 'reference', BURST);
+    figures['burst'] = { agent: burstAgent, reference: burstReference };
+    sections[2].push(
+      {
+        figure: '2 burst: final state, version order',
+        measured: `${burstAgent.finalStateCorrect ? 'final state correct' : 'final state WRONG'}, versions ${burstAgent.onlyIncreasing ? 'only increased' : 'went BACKWARDS'}`,
+        target: 'final state correct',
+        pass: burstAgent.finalStateCorrect && burstAgent.onlyIncreasing,
+      },
+      {
+        figure: '2 burst: pushes of the component',
+        measured: `${burstAgent.pushes} for ${burstAgent.releases} releases in ${burstAgent.spanMs} ms (reference ${burstReference.pushes})`,
+        target: '≤ 20',
+        pass: burstAgent.pushes <= 20,
+      },
+      {
+        figure: '2 burst: last release → final version applied',
+        measured: `${ms(burstAgent.finalAppliedAfterMs, 0)} (reference ${ms(burstReference.finalAppliedAfterMs, 0)})`,
+        target: '—',
+        pass: undefined,
+      },
+    );
+  }
 
-  progress(`figure 3a: ${SCALE_COMPONENTS * SCALE_KEYS_PER_COMPONENT} keys over ${SCALE_COMPONENTS} components in one release, ${SCALE_ROUNDS} rounds each`);
-  const scale = await measureScaleRelease(sandbox, SCALE_ROUNDS);
-  figures['scale'] = scale;
-  const worst = (client: string): number => Math.max(...scale.filter((round) => round.client === client).map((round) => round.allAppliedMs));
-  const list = (client: string): string => scale.filter((round) => round.client === client).map((round) => round.allAppliedMs).join(', ');
-  const firstPushes = (client: string): string => scale.filter((round) => round.client === client).map((round) => round.firstPushMs).join(', ');
-  sections[3].push(
-    {
-      figure: `3 one release, ${SCALE_COMPONENTS} components: all applied`,
-      measured: `worst ${ms(worst('agent'), 0)} (rounds ${list('agent')}; reference ${list('reference')})`,
-      target: '< 1000 ms',
-      pass: worst('agent') < 1_000,
-    },
-    {
-      figure: '3 of which until the first push (fetch, map, plan)',
-      measured: `${firstPushes('agent')} ms (reference ${firstPushes('reference')} ms)`,
-      target: '—',
-      pass: undefined,
-    },
-  );
-  const afterScale = await sampleMemory();
+  if (runs('3a')) {
+    progress(`figure 3a: ${SCALE_COMPONENTS * SCALE_KEYS_PER_COMPONENT} keys over ${SCALE_COMPONENTS} components in one release, ${SCALE_ROUNDS} rounds each`);
+    const scale = await measureScaleRelease(sandbox, SCALE_ROUNDS);
+    figures['scale'] = scale;
+    const worst = (client: string): number => Math.max(...scale.filter((round) => round.client === client).map((round) => round.allAppliedMs));
+    const list = (client: string): string => scale.filter((round) => round.client === client).map((round) => round.allAppliedMs).join(', ');
+    const firstPushes = (client: string): string => scale.filter((round) => round.client === client).map((round) => round.firstPushMs).join(', ');
+    sections[3].push(
+      {
+        figure: `3 one release, ${SCALE_COMPONENTS} components: all applied`,
+        measured: `worst ${ms(worst('agent'), 0)} (rounds ${list('agent')}; reference ${list('reference')})`,
+        target: '< 1000 ms',
+        pass: worst('agent') < 1_000,
+      },
+      {
+        figure: '3 of which until the first push (fetch, map, plan)',
+        measured: `${firstPushes('agent')} ms (reference ${firstPushes('reference')} ms)`,
+        target: '—',
+        pass: undefined,
+      },
+    );
+  }
+  if (startMemory) {
+    const { afterStart, settled, idleWindowMs } = startMemory;
+    const afterScale = await sampleMemory();
 
-  progress(`figure 5a: ${settings.BENCH_LOAD_WINDOW_MS / 1000} s idle after the scale run, long-poll hold ${LOAD_HOLD_MS / 1000} s`);
-  const load = await measureApolloLoad(sandbox, { windowMs: settings.BENCH_LOAD_WINDOW_MS, holdMs: LOAD_HOLD_MS, refreshIntervalMs: REFRESH_DEMO_MS });
-  figures['apolloLoad'] = load;
-  const afterScaleSteady = await sampleMemory();
-  const bareNode = await measureBareNodeRss();
-  figures['memory'] = { afterStart, settled, afterScale, afterScaleSteady, bareNode };
-  sections[4].unshift(
-    {
-      figure: `4 RSS after start, then ${Math.round((IDLE_SETTLE_MS + idle.windowMs) / 1000)} s idle`,
-      measured: `${rss(settled)}; at start ${mb(afterStart.rssMb)}; reference ${mb(settled.referenceRssMb)}; bare node ${mb(bareNode.rssMb)}, anon ${mb(bareNode.rssAnonMb)})`,
-      target: '< 60 MB',
-      pass: Math.max(afterStart.rssMb, settled.rssMb) < 60,
-    },
-    {
-      figure: `4 RSS after the scale run, then ${Math.round(load.windowMs / 1000)} s idle`,
-      measured: `${rss(afterScaleSteady)}; right after the run ${mb(afterScale.rssMb)}; reference ${mb(afterScaleSteady.referenceRssMb)})`,
-      target: '< 60 MB',
-      pass: afterScaleSteady.rssMb < 60,
-    },
-  );
-  const loadSeconds = Math.round(load.windowMs / 1000);
-  const perMinute = ((load.agentPolls + load.agentFetches) * 60_000) / load.windowMs;
-  const atApolloHold = 60_000 / APOLLO_HOLD_MS + 60_000 / AGENT_REFRESH_MS;
-  sections[5].push(
-    {
-      figure: `5 idle agent: Apollo requests (hold ${LOAD_HOLD_MS / 1000} s)`,
-      measured: `${load.agentPolls} polls + ${load.agentFetches} fetches in ${loadSeconds} s = ${perMinute.toFixed(1)}/min; at Apollo's 60 s hold + the 5 min refresh: ${atApolloHold.toFixed(1)}/min`,
-      target: `≈ 1 poll per hold (${load.expectedPolls}) + refresh`,
-      pass: Math.abs(load.agentPolls - load.expectedPolls) <= 1 && load.agentFetches === 0 && load.pushesInWindow === 0,
-    },
-    {
-      figure: '5 safety refresh (ApolloSource, in-process)',
-      measured: `${load.refreshSource.fetches} /configs in ${loadSeconds} s at a ${load.refreshSource.refreshIntervalMs / 1000} s interval (${load.refreshSource.polls} polls)`,
-      target: `1 fetch per namespace per interval (${load.refreshSource.expectedFetches})`,
-      pass: Math.abs(load.refreshSource.fetches - load.refreshSource.expectedFetches) <= 1,
-    },
-  );
+    progress(`figure 5a: ${settings.BENCH_LOAD_WINDOW_MS / 1000} s idle after the scale run, long-poll hold ${LOAD_HOLD_MS / 1000} s`);
+    const load = await measureApolloLoad(sandbox, { windowMs: settings.BENCH_LOAD_WINDOW_MS, holdMs: LOAD_HOLD_MS, refreshIntervalMs: REFRESH_DEMO_MS });
+    figures['apolloLoad'] = load;
+    const afterScaleSteady = await sampleMemory();
+    const bareNode = await measureBareNodeRss();
+    figures['memory'] = { afterStart, settled, afterScale, afterScaleSteady, bareNode };
+    sections[4].unshift(
+      {
+        figure: `4 RSS after start, then ${Math.round((IDLE_SETTLE_MS + idleWindowMs) / 1000)} s idle`,
+        measured: `${rss(settled)}; at start ${mb(afterStart.rssMb)}; reference ${mb(settled.referenceRssMb)}; bare node ${mb(bareNode.rssMb)}, anon ${mb(bareNode.rssAnonMb)})`,
+        target: '< 60 MB',
+        pass: Math.max(afterStart.rssMb, settled.rssMb) < 60,
+      },
+      {
+        figure: `4 RSS after the scale run, then ${Math.round(load.windowMs / 1000)} s idle`,
+        measured: `${rss(afterScaleSteady)}; right after the run ${mb(afterScale.rssMb)}; reference ${mb(afterScaleSteady.referenceRssMb)})`,
+        target: '< 60 MB',
+        pass: afterScaleSteady.rssMb < 60,
+      },
+    );
+    const loadSeconds = Math.round(load.windowMs / 1000);
+    const perMinute = ((load.agentPolls + load.agentFetches) * 60_000) / load.windowMs;
+    const atApolloHold = 60_000 / APOLLO_HOLD_MS + 60_000 / AGENT_REFRESH_MS;
+    sections[5].push(
+      {
+        figure: `5 idle agent: Apollo requests (hold ${LOAD_HOLD_MS / 1000} s)`,
+        measured: `${load.agentPolls} polls + ${load.agentFetches} fetches in ${loadSeconds} s = ${perMinute.toFixed(1)}/min; at Apollo's 60 s hold + the 5 min refresh: ${atApolloHold.toFixed(1)}/min`,
+        target: `≈ 1 poll per hold (${load.expectedPolls}) + refresh`,
+        pass: Math.abs(load.agentPolls - load.expectedPolls) <= 1 && load.agentFetches === 0 && load.pushesInWindow === 0,
+      },
+      {
+        figure: '5 safety refresh (ApolloSource, in-process)',
+        measured: `${load.refreshSource.fetches} /configs in ${loadSeconds} s at a ${load.refreshSource.refreshIntervalMs / 1000} s interval (${load.refreshSource.polls} polls)`,
+        target: `1 fetch per namespace per interval (${load.refreshSource.expectedFetches})`,
+        pass: Math.abs(load.refreshSource.fetches - load.refreshSource.expectedFetches) <= 1,
+      },
+    );
+  }
 } finally {
   progress('stopping the agent (SIGTERM) and the reference client');
   agentExit = await sandbox.close();
 }
 sections[4].push({ figure: '4 agent exit on SIGTERM after the run', measured: String(agentExit), target: '0', pass: agentExit === 0 });
 
-progress('figure 3b: 100,000 keys through parseNamespace + mapLayers + planChanges, in a child process');
-const mapping = await measureMappingScale();
-figures['mapping'] = mapping;
-sections[3].push(
-  {
-    figure: `3 ${mapping.keys.toLocaleString('en')} keys: parse + map + plan`,
-    measured: `median ${ms(mapping.coldMedianMs, 0)} (CPU ${ms(mapping.coldMedianCpuMs, 0)}; first ${ms(mapping.coldFirstMs, 0)}; parse ${ms(mapping.stageMedianMs.parse, 0)}, map ${ms(mapping.stageMedianMs.map, 0)}, plan ${ms(mapping.stageMedianMs.plan, 0)}; reference mapping ${ms(mapping.referenceColdMedianMs, 0)})`,
-    target: '< 100 ms',
-    pass: mapping.coldMaxMs < 100,
-  },
-  {
-    figure: `3 ${mapping.keys.toLocaleString('en')} keys, one changed: parse + map + plan`,
-    measured: `median ${ms(mapping.updateMedianMs, 0)} (reference mapping ${ms(mapping.referenceUpdateMedianMs, 0)}); added to release→apply at that size`,
-    target: '—',
-    pass: undefined,
-  },
-  {
-    figure: `3 ${mapping.keys.toLocaleString('en')} keys: heap`,
-    measured: `${mb(mapping.runAllocatedMb)} allocated per run, ${mb(mapping.retainedHeapMb)} retained (input ${mb(mapping.inputHeapMb)})`,
-    target: '—',
-    pass: undefined,
-  },
-);
+if (fullRun) {
+  progress('figure 3b: 100,000 keys through parseNamespace + mapLayers + planChanges, in a child process');
+  const mapping = await measureMappingScale();
+  figures['mapping'] = mapping;
+  sections[3].push(
+    {
+      figure: `3 ${mapping.keys.toLocaleString('en')} keys: parse + map + plan`,
+      measured: `median ${ms(mapping.coldMedianMs, 0)} (CPU ${ms(mapping.coldMedianCpuMs, 0)}; first ${ms(mapping.coldFirstMs, 0)}; parse ${ms(mapping.stageMedianMs.parse, 0)}, map ${ms(mapping.stageMedianMs.map, 0)}, plan ${ms(mapping.stageMedianMs.plan, 0)}; reference mapping ${ms(mapping.referenceColdMedianMs, 0)})`,
+      target: '< 100 ms',
+      pass: mapping.coldMaxMs < 100,
+    },
+    {
+      figure: `3 ${mapping.keys.toLocaleString('en')} keys, one changed: parse + map + plan`,
+      measured: `median ${ms(mapping.updateMedianMs, 0)} (reference mapping ${ms(mapping.referenceUpdateMedianMs, 0)}); added to release→apply at that size`,
+      target: '—',
+      pass: undefined,
+    },
+    {
+      figure: `3 ${mapping.keys.toLocaleString('en')} keys: heap`,
+      measured: `${mb(mapping.runAllocatedMb)} allocated per run, ${mb(mapping.retainedHeapMb)} retained (input ${mb(mapping.inputHeapMb)})`,
+      target: '—',
+      pass: undefined,
+    },
+  );
 
-progress(`figure 5b: ${OUTAGE.clients} ApolloSource instances, Apollo answers 500 for ${OUTAGE.outageMs / 1000} s; then ${OUTAGE.clients} reference clients`);
-const outageSources = await measureOutage('apollo-source', OUTAGE);
-const outageReference = await measureOutage('reference', OUTAGE);
-figures['outage'] = { apolloSource: outageSources, reference: outageReference };
-// A synchronized client puts every retry in one window (the reference shows it: 100 %); equal
-// jitter spreads the first retry wave over at least 500 ms, about 20 % per 100 ms on average.
-const stampedeLimit = Math.floor(OUTAGE.clients * 0.5);
-const spread = (buckets: readonly number[]): string => buckets.join(' ');
-sections[5].push(
-  {
-    figure: `5 ${OUTAGE.clients} clients, Apollo 500 for ${OUTAGE.outageMs / 1000} s: during`,
-    measured: `${outageSources.duringPerSecond.toFixed(0)} req/s, max ${outageSources.duringMax100ms} in 100 ms (reference ${outageReference.duringPerSecond.toFixed(0)} req/s, max ${outageReference.duringMax100ms})`,
-    target: `no stampede: max in 100 ms ≤ ${stampedeLimit} (half the clients)`,
-    pass: outageSources.duringMax100ms <= stampedeLimit,
-  },
-  {
-    figure: `5 ${OUTAGE.clients} clients: after`,
-    measured: `all ${outageSources.recovered} had the new release ${(outageSources.allRecoveredMs / 1000).toFixed(1)} s after; then ${(outageSources.afterBySecond.slice(-5).reduce((sum, n) => sum + n, 0) / 5).toFixed(1)} req/s (reference ${(outageReference.allRecoveredMs / 1000).toFixed(1)} s)`,
-    target: 'every client recovers',
-    pass: outageSources.recovered === OUTAGE.clients,
-  },
-  {
-    figure: `5 ${OUTAGE.clients} clients: requests per second of the outage`,
-    measured: `${spread(outageSources.duringBySecond)} (reference ${spread(outageReference.duringBySecond)})`,
-    target: '—',
-    pass: undefined,
-  },
-);
+  progress(`figure 5b: ${OUTAGE.clients} ApolloSource instances, Apollo answers 500 for ${OUTAGE.outageMs / 1000} s; then ${OUTAGE.clients} reference clients`);
+  const outageSources = await measureOutage('apollo-source', OUTAGE);
+  const outageReference = await measureOutage('reference', OUTAGE);
+  figures['outage'] = { apolloSource: outageSources, reference: outageReference };
+  // A synchronized client puts every retry in one window (the reference shows it: 100 %); equal
+  // jitter spreads the first retry wave over at least 500 ms, about 20 % per 100 ms on average.
+  const stampedeLimit = Math.floor(OUTAGE.clients * 0.5);
+  const spread = (buckets: readonly number[]): string => buckets.join(' ');
+  sections[5].push(
+    {
+      figure: `5 ${OUTAGE.clients} clients, Apollo 500 for ${OUTAGE.outageMs / 1000} s: during`,
+      measured: `${outageSources.duringPerSecond.toFixed(0)} req/s, max ${outageSources.duringMax100ms} in 100 ms (reference ${outageReference.duringPerSecond.toFixed(0)} req/s, max ${outageReference.duringMax100ms})`,
+      target: `no stampede: max in 100 ms ≤ ${stampedeLimit} (half the clients)`,
+      pass: outageSources.duringMax100ms <= stampedeLimit,
+    },
+    {
+      figure: `5 ${OUTAGE.clients} clients: after`,
+      measured: `all ${outageSources.recovered} had the new release ${(outageSources.allRecoveredMs / 1000).toFixed(1)} s after; then ${(outageSources.afterBySecond.slice(-5).reduce((sum, n) => sum + n, 0) / 5).toFixed(1)} req/s (reference ${(outageReference.allRecoveredMs / 1000).toFixed(1)} s)`,
+      target: 'every client recovers',
+      pass: outageSources.recovered === OUTAGE.clients,
+    },
+    {
+      figure: `5 ${OUTAGE.clients} clients: requests per second of the outage`,
+      measured: `${spread(outageSources.duringBySecond)} (reference ${spread(outageReference.duringBySecond)})`,
+      target: '—',
+      pass: undefined,
+    },
+  );
+}
 
 const rows = [...sections[1], ...sections[2], ...sections[3], ...sections[4], ...sections[5]];
 const finished = Date.now();
@@ -277,7 +303,7 @@ const results = {
   startedAt: new Date(started).toISOString(),
   durationMs: finished - started,
   machine: { ...machine, loadAverageAtEnd: describeMachine().loadAverage },
-  settings,
+  settings: { ...settings, only: only ?? 'all' },
   rows,
   /** The table as docs/benchmarks.md shows it. */
   markdown: formatMarkdown(rows),
