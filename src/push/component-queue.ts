@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { ComponentId } from '../domain/component.js';
 import { errorMessage } from '../domain/errors.js';
 import type { Logger } from '../observability/logger.js';
@@ -62,7 +61,8 @@ export class ComponentQueue {
   private warnedRejection: string | undefined;
   /** When the last ApplyConfiguration for this component started (performance.now()). */
   private lastCallAt = Number.NEGATIVE_INFINITY;
-  private running = false;
+  /** Holds the pending submit until `minIntervalMs` after the last call. */
+  private intervalTimer: NodeJS.Timeout | undefined;
   private readonly stopController = new AbortController();
 
   constructor(private readonly deps: ComponentQueueDeps) {}
@@ -75,7 +75,7 @@ export class ComponentQueue {
     this.pending = request;
     if (replaced) this.finish(replaced, 'superseded', 0, undefined);
     this.current?.controller.abort(new Superseded());
-    if (!this.running) void this.run();
+    this.pump();
     return true;
   }
 
@@ -105,6 +105,8 @@ export class ComponentQueue {
   stop(): void {
     if (this.stopController.signal.aborted) return;
     this.stopController.abort(new Stopped());
+    clearTimeout(this.intervalTimer);
+    this.intervalTimer = undefined;
     this.current?.controller.abort(new Stopped());
     const pending = this.pending;
     this.pending = undefined;
@@ -117,34 +119,28 @@ export class ComponentQueue {
     return this.quarantined && this.settled?.hash === hash;
   }
 
-  private async run(): Promise<void> {
-    this.running = true;
-    try {
-      while (this.pending && !this.stopController.signal.aborted) {
-        await this.waitForInterval();
-        const request = this.pending;
-        if (!request) break;
-        this.pending = undefined;
-        await this.deliver(request);
-      }
-    } catch (error) {
-      // Only the interval sleep can throw, and only because stop() aborted it.
-      if (!this.stopController.signal.aborted) {
-        this.deps.logger.error('component queue failed', { component: this.deps.id, error: errorMessage(error) });
-      }
-    } finally {
-      this.running = false;
+  /**
+   * Starts the pending submit when nothing is in delivery: at once, so that the first call
+   * leaves before `submit` returns (leading edge), or, within `minIntervalMs` of the last call,
+   * at the interval's end (in a burst the latest submit wins).
+   */
+  private pump(): void {
+    if (this.current || this.intervalTimer || !this.pending || this.stopController.signal.aborted) return;
+    const wait = this.lastCallAt + this.deps.settings.minIntervalMs - performance.now();
+    if (wait > 0) {
+      // Re-checked when it fires: timers count from the event loop's cached clock and may fire a little early.
+      this.intervalTimer = setTimeout(() => {
+        this.intervalTimer = undefined;
+        this.pump();
+      }, Math.ceil(wait));
+      this.intervalTimer.unref();
+      return;
     }
-  }
-
-  /** Leading edge: a push after a quiet period goes at once; in a burst the latest goes at the interval's end. */
-  private async waitForInterval(): Promise<void> {
-    // A loop, because timers count from the event loop's cached clock and may fire a little early.
-    for (;;) {
-      const wait = this.lastCallAt + this.deps.settings.minIntervalMs - performance.now();
-      if (wait <= 0) return;
-      await sleep(Math.ceil(wait), undefined, { signal: this.stopController.signal, ref: false });
-    }
+    const request = this.pending;
+    this.pending = undefined;
+    this.deliver(request).catch((error: unknown) => {
+      this.deps.logger.error('component queue failed', { component: this.deps.id, error: errorMessage(error) });
+    });
   }
 
   private async deliver(request: PushRequest): Promise<void> {
@@ -157,7 +153,8 @@ export class ComponentQueue {
     try {
       await runWithRetry(
         async () => {
-          const release = await slots.acquire(signal);
+          // A free slot is taken synchronously, so the first call starts within submit().
+          const release = slots.tryAcquire() ?? (await slots.acquire(signal));
           delivery.attempts += 1;
           const started = performance.now();
           this.lastCallAt = started;
@@ -183,6 +180,7 @@ export class ComponentQueue {
     } else if (signal.aborted) {
       this.finish(request, signal.reason instanceof Stopped ? 'abandoned' : 'superseded', delivery.attempts, failure);
     } else this.finish(request, 'failed', delivery.attempts, failure);
+    this.pump();
   }
 
   private onFailedAttempt(delivery: Delivery, { error, willRetry }: FailedAttempt): void {

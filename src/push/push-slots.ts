@@ -11,13 +11,18 @@ export class PushSlots {
     this.free = size;
   }
 
+  /** A release function if a slot is free right now (then nobody is waiting), else undefined. */
+  tryAcquire(): (() => void) | undefined {
+    if (this.free === 0) return undefined;
+    this.free -= 1;
+    return this.releaser();
+  }
+
   /** Resolves with a release function once a slot is free; rejects with the signal's reason if aborted first. */
   acquire(signal: AbortSignal): Promise<() => void> {
     signal.throwIfAborted();
-    if (this.free > 0) {
-      this.free -= 1;
-      return Promise.resolve(this.releaser());
-    }
+    const release = this.tryAcquire();
+    if (release) return Promise.resolve(release);
     return new Promise((resolve, reject) => {
       const waiter = {
         grant: (release: () => void) => {

@@ -16,7 +16,11 @@ export interface PusherOptions {
   readonly metrics: AgentMetrics;
   /** Called once per accepted submit when it ends; errors it throws are logged, never raised. */
   readonly onOutcome?: (outcome: PushOutcome) => void;
-  /** ApplyConfiguration calls in flight at once, over all components. */
+  /**
+   * ApplyConfiguration calls in flight at once, over all components. Default 64: a call is
+   * cheap for Layotto and HTTP/2 multiplexes them on one connection, so a release of hundreds
+   * of components is bound by round trips unless many are in flight.
+   */
   readonly concurrency?: number;
   /** Deadline of each single call. */
   readonly callDeadlineMs?: number;
@@ -39,7 +43,7 @@ export class Pusher {
   private stopped = false;
 
   constructor(private readonly options: PusherOptions) {
-    this.slots = new PushSlots(options.concurrency ?? 16);
+    this.slots = new PushSlots(options.concurrency ?? 64);
     this.settings = {
       callDeadlineMs: options.callDeadlineMs ?? 5_000,
       minIntervalMs: options.minIntervalMs ?? 50,

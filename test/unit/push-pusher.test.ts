@@ -147,6 +147,7 @@ describe('Pusher', () => {
     const { pusher, client, metrics, outcomes } = harness(t, { callDeadlineMs: 1234 });
     const observedAt = Date.now() - 20;
     pusher.submit({ component: redis(1), observedAt });
+    assert.equal(client.calls.length, 1, 'the first call starts within submit(), not a turn later');
     assert.equal(pusher.isIdle(), false);
     await waitUntil(() => outcomes.length === 1, 'outcome');
     assert.equal(outcomes[0]?.result, 'applied');
@@ -457,7 +458,7 @@ describe('Pusher', () => {
     assert.equal(await pusher.drain(2000), true);
     assert.deepEqual(
       client.calls.map((c) => c.version),
-      ['2'],
+      ['1', '2'],
     );
     assert.equal(lines().filter((l) => l.level === 'error' && l.error === 'listener bug').length, 2);
   });
