@@ -27,6 +27,7 @@ export class ReleaseGate {
   private readonly good = new Map<string, Map<string, GoodRelease>>();
   /** Namespace key → releaseKey last rejected: a bad release is reported once, not on every later snapshot. */
   private readonly rejectedKeys = new Map<string, string>();
+  private mapped: { readonly layers: readonly ParsedLayer[]; readonly desired: DesiredState } | undefined;
 
   constructor(
     private rules: readonly ComponentRule[],
@@ -47,7 +48,7 @@ export class ReleaseGate {
         continue;
       }
       try {
-        next.set(content.key, { content, layer: parseNamespace(content, this.rules) });
+        next.set(content.key, { content, layer: parseNamespace(content, this.rules, last?.layer) });
         this.rejectedKeys.delete(content.key);
       } catch (error) {
         if (!(error instanceof MappingError)) throw error;
@@ -69,9 +70,9 @@ export class ReleaseGate {
     const rejected: RejectedRelease[] = [];
     for (const [sourceId, releases] of this.good) {
       const next = new Map<string, GoodRelease>();
-      for (const [key, { content }] of releases) {
+      for (const [key, { content, layer }] of releases) {
         try {
-          next.set(key, { content, layer: parseNamespace(content, rules) });
+          next.set(key, { content, layer: parseNamespace(content, rules, layer) });
         } catch (error) {
           if (!(error instanceof MappingError)) throw error;
           rejected.push({ namespace: content.name, releaseKey: content.releaseKey, error });
@@ -91,8 +92,15 @@ export class ReleaseGate {
     return this.sourceOrder.every((id) => this.good.has(id));
   }
 
+  /** Mapped again only when a layer changed: resyncs and rejected releases reuse the last result. */
   desired(): DesiredState {
     const layers = this.sourceOrder.flatMap((id) => [...(this.good.get(id)?.values() ?? [])].map((release) => release.layer));
-    return mapLayers(layers);
+    const last = this.mapped;
+    if (last !== undefined && last.layers.length === layers.length && last.layers.every((layer, index) => layer === layers[index])) {
+      return last.desired;
+    }
+    const desired = mapLayers(layers);
+    this.mapped = { layers, desired };
+    return desired;
   }
 }

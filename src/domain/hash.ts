@@ -1,16 +1,42 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { ComponentConfig } from './component.js';
 
+function digest(text: string): string {
+  return hash('sha256', text, 'hex').slice(0, 32);
+}
+
 /**
- * Hash of what a push would carry. Keys are sorted so that the order in which sources
- * listed them never makes two identical configurations look different.
+ * Hash of what a push would carry, from metadata keys already in code-unit order with no
+ * duplicates (`values[i]` belongs to `keys[i]`). Each string is framed by its length, so no two
+ * different configurations share a canonical input. Lengths count UTF-16 units and the input is
+ * hashed as UTF-8, where a lone surrogate becomes U+FFFD: exactly what protobuf puts on the
+ * wire, so equal hashes still mean an identical push.
+ */
+export function hashSortedMetadata(kind: string, name: string, keys: readonly string[], values: readonly string[]): string {
+  let canonical = `${kind.length}:${kind}${name.length}:${name}`;
+  for (let index = 0; index < keys.length; index += 1) {
+    const key = keys[index]!;
+    const value = values[index]!;
+    canonical += `${key.length}:${key}${value.length}:${value}`;
+  }
+  return digest(canonical);
+}
+
+/**
+ * Hash of any configuration. Keys are sorted so that the order in which sources listed them
+ * never makes two identical configurations look different.
  */
 export function hashComponent(config: ComponentConfig): string {
+  // The default sort compares strings by UTF-16 code units.
   const keys = Object.keys(config.metadata).sort();
-  const canonical = JSON.stringify([config.kind, config.name, keys.map((k) => [k, config.metadata[k]])]);
-  return createHash('sha256').update(canonical).digest('hex').slice(0, 32);
+  return hashSortedMetadata(
+    config.kind,
+    config.name,
+    keys,
+    keys.map((key) => config.metadata[key]!),
+  );
 }
 
 export function hashText(text: string): string {
-  return createHash('sha256').update(text).digest('hex').slice(0, 32);
+  return digest(text);
 }

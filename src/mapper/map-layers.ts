@@ -1,55 +1,68 @@
-import { componentId, type ComponentId, type DesiredComponent, type DesiredState } from '../domain/component.js';
-import { hashComponent } from '../domain/hash.js';
-import type { ParsedLayer } from './parsed-layer.js';
+import type { ComponentId, DesiredComponent, DesiredState } from '../domain/component.js';
+import { freezeComponent, survivingIndices } from './component-groups.js';
+import { layerReleaseKey, type ParsedLayer } from './parsed-layer.js';
 
-interface ComponentDraft {
-  readonly kind: string;
-  readonly name: string;
-  /** metadataKey → value and the index of the layer that set it last. */
-  readonly values: Map<string, { value: string; layer: number }>;
-}
-
-function byCodeUnits(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function freezeComponent(draft: ComponentDraft, layers: readonly ParsedLayer[]): DesiredComponent {
-  const settings = [...draft.values.entries()].sort(([a], [b]) => byCodeUnits(a, b));
-  // fromEntries defines own properties, so even a key named `__proto__` is kept.
-  const metadata = Object.freeze(Object.fromEntries(settings.map(([key, { value }]) => [key, value])));
-  const contributors = new Set(settings.map(([, { layer }]) => layer));
-  const config = { kind: draft.kind, name: draft.name, metadata };
-  // Only layers whose values survived count: an overridden layer did not shape this push.
-  const releaseKeys = [...contributors]
-    .sort((a, b) => a - b)
-    .map((index) => `${layers[index]!.namespace}@${layers[index]!.releaseKey}`);
-  return Object.freeze({
-    ...config,
-    id: componentId(draft.kind, draft.name),
-    hash: hashComponent(config),
-    releaseKeys: Object.freeze(releaseKeys),
-  });
+interface LayerPart {
+  readonly component: DesiredComponent;
+  /** Index of the layer it comes from: a higher one overrides. */
+  readonly layer: number;
 }
 
 /**
- * Merges layers, lowest priority first: a later layer overrides an earlier one key by key.
- * A component exists only while at least one layer sets at least one of its keys.
+ * A component several layers set: a later layer overrides an earlier one key by key, and only
+ * layers whose values survived count among its release keys. When they all come from one
+ * layer that sets nothing else, that layer's component is the result as is.
+ */
+function mergeParts(parts: readonly LayerPart[], layers: readonly ParsedLayer[]): DesiredComponent {
+  const keys: string[] = [];
+  const values: string[] = [];
+  const from: LayerPart[] = [];
+  for (const part of parts) {
+    const { metadata } = part.component;
+    for (const key of Object.keys(metadata)) {
+      keys.push(key);
+      values.push(metadata[key]!);
+      from.push(part);
+    }
+  }
+  const order = survivingIndices(keys) ?? keys.map((_, index) => index);
+  const contributors = [...new Set(order.map((index) => from[index]!))].sort((a, b) => a.layer - b.layer);
+  const only = contributors.length === 1 ? contributors[0]!.component : undefined;
+  if (only !== undefined && Object.keys(only.metadata).length === order.length) return only;
+  const first = parts[0]!.component;
+  return freezeComponent(
+    first,
+    order.map((index) => keys[index]!),
+    order.map((index) => values[index]!),
+    Object.freeze(contributors.map((part) => layerReleaseKey(layers[part.layer]!))),
+  );
+}
+
+/**
+ * Merges layers, lowest priority first. A component exists only while at least one layer sets
+ * at least one of its keys; one that a single layer sets is that layer's, unchanged, so an
+ * unchanged layer costs no re-hashing however often the set is mapped again.
  */
 export function mapLayers(layers: readonly ParsedLayer[]): DesiredState {
-  const drafts = new Map<ComponentId, ComponentDraft>();
-  layers.forEach((layer, index) => {
-    for (const entry of layer.entries) {
-      const id = componentId(entry.kind, entry.name);
-      let draft = drafts.get(id);
-      if (!draft) {
-        draft = { kind: entry.kind, name: entry.name, values: new Map() };
-        drafts.set(id, draft);
-      }
-      draft.values.set(entry.metadataKey, { value: entry.value, layer: index });
-    }
-  });
   const components = new Map<ComponentId, DesiredComponent>();
-  for (const id of [...drafts.keys()].sort(byCodeUnits)) components.set(id, freezeComponent(drafts.get(id)!, layers));
+  // Every layer is in id order: walk them together, taking the smallest id each time.
+  const cursors = layers.map(() => 0);
+  for (;;) {
+    let next: ComponentId | undefined;
+    for (let index = 0; index < layers.length; index += 1) {
+      const id = layers[index]!.components[cursors[index]!]?.id;
+      if (id !== undefined && (next === undefined || id < next)) next = id;
+    }
+    if (next === undefined) break;
+    const parts: LayerPart[] = [];
+    for (let index = 0; index < layers.length; index += 1) {
+      const component = layers[index]!.components[cursors[index]!];
+      if (component === undefined || component.id !== next) continue;
+      parts.push({ component, layer: index });
+      cursors[index] = cursors[index]! + 1;
+    }
+    components.set(next, parts.length === 1 ? parts[0]!.component : mergeParts(parts, layers));
+  }
   return Object.freeze({
     components,
     warnings: Object.freeze(layers.flatMap((layer) => layer.warnings)),

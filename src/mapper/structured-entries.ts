@@ -2,8 +2,11 @@ import { isAlias, isMap, isScalar, isSeq, parseDocument, type Document } from 'y
 import { z } from 'zod';
 import { errorMessage } from '../domain/errors.js';
 import type { NamespaceContent } from '../domain/snapshot.js';
-import type { ParsedEntry } from './parsed-layer.js';
-import type { RawEntries } from './properties-entries.js';
+import type { ParsedEntry, ReadOutcome } from './parsed-layer.js';
+
+export interface RawEntries extends ReadOutcome {
+  readonly entries: readonly ParsedEntry[];
+}
 
 /**
  * JSON and YAML namespaces carry their whole text in `configurations.content` and describe

@@ -3,12 +3,21 @@ import { describe, it } from 'node:test';
 import { MappingError } from '../../src/domain/errors.js';
 import type { NamespaceContent } from '../../src/domain/snapshot.js';
 import { MAX_VALUE_BYTES, parseNamespace } from '../../src/mapper/parse-namespace.js';
-import type { ParsedEntry } from '../../src/mapper/parsed-layer.js';
+import type { ParsedEntry, ParsedLayer } from '../../src/mapper/parsed-layer.js';
 import { componentRuleSchema, type ComponentRule } from '../../src/mapper/rules.js';
 import { apolloNamespace, properties } from '../fixtures/namespaces.js';
 
+/** A layer's metadata flattened, components in id order and keys in code-unit order. */
+function layerEntries(layer: ParsedLayer): ParsedEntry[] {
+  return layer.components.flatMap(({ kind, name, metadata }) =>
+    Object.keys(metadata)
+      .sort()
+      .map((metadataKey) => entry(kind, name, metadataKey, metadata[metadataKey]!)),
+  );
+}
+
 function entries(ns: NamespaceContent, rules: readonly ComponentRule[] = []): ParsedEntry[] {
-  return [...parseNamespace(ns, rules).entries];
+  return layerEntries(parseNamespace(ns, rules));
 }
 
 function entry(kind: string, name: string, metadataKey: string, value: string): ParsedEntry {
@@ -31,7 +40,7 @@ describe('parseNamespace: properties convention', () => {
       properties('application', { 'state.redis.redisHost': 'localhost:6379', 'state.redis.tls.ca.file': '/ca.pem', 'lock.redis.disasterSwitch': 'on' }, 'rk1'),
       [],
     );
-    assert.deepEqual(layer.entries, [
+    assert.deepEqual(layerEntries(layer), [
       entry('lock', 'redis', 'disasterSwitch', 'on'),
       entry('state', 'redis', 'redisHost', 'localhost:6379'),
       entry('state', 'redis', 'tls.ca.file', '/ca.pem'),
@@ -48,7 +57,7 @@ describe('parseNamespace: properties convention', () => {
 
   it('ignores keys without three segments with one warning that lists them', () => {
     const layer = parseNamespace(properties('application', { 'server.port': '8080', timeout: '3', 'state.redis.host': 'h' }), []);
-    assert.deepEqual(layer.entries, [entry('state', 'redis', 'host', 'h')]);
+    assert.deepEqual(layerEntries(layer), [entry('state', 'redis', 'host', 'h')]);
     assert.equal(layer.warnings.length, 1);
     assert.match(layer.warnings[0]!, /application: ignored 2 key\(s\).*server\.port, timeout/);
   });
@@ -64,8 +73,9 @@ describe('parseNamespace: properties convention', () => {
   it('returns frozen layers', () => {
     const layer = parseNamespace(properties('application', { 'state.redis.host': 'h' }), []);
     assert.ok(Object.isFrozen(layer));
-    assert.ok(Object.isFrozen(layer.entries));
-    assert.ok(Object.isFrozen(layer.entries[0]));
+    assert.ok(Object.isFrozen(layer.components));
+    assert.ok(Object.isFrozen(layer.components[0]));
+    assert.ok(Object.isFrozen(layer.components[0]?.metadata));
   });
 
   it('keeps a metadata key named __proto__', () => {
@@ -81,7 +91,7 @@ describe('parseNamespace: explicit rules', () => {
       properties('application', { 'redis.host': 'h', 'redis.pool.size': '10', 'redis.x.y': 'not-a-kind', 'lock.redis.host': 'l' }),
       [redisRule],
     );
-    assert.deepEqual(layer.entries, [
+    assert.deepEqual(layerEntries(layer), [
       entry('lock', 'redis', 'host', 'l'),
       entry('state', 'redis', 'host', 'h'),
       entry('state', 'redis', 'pool.size', '10'),
@@ -104,7 +114,7 @@ describe('parseNamespace: explicit rules', () => {
 
   it('wins over the convention for the same metadata key, with a warning', () => {
     const layer = parseNamespace(properties('application', { 'state.redis.host': 'convention', 'redis.host': 'rule' }), [redisRule]);
-    assert.deepEqual(layer.entries, [entry('state', 'redis', 'host', 'rule')]);
+    assert.deepEqual(layerEntries(layer), [entry('state', 'redis', 'host', 'rule')]);
     assert.match(layer.warnings.join('\n'), /rules override 1 metadata key.*state\.redis\.host/);
   });
 
@@ -115,7 +125,7 @@ describe('parseNamespace: explicit rules', () => {
       entry('state', 'redis', 'port', '6379'),
     ]);
     const other = parseNamespace(properties('application', { host: 'h' }), [rule]);
-    assert.deepEqual(other.entries, []);
+    assert.deepEqual(layerEntries(other), []);
     assert.equal(other.warnings.length, 1);
   });
 
@@ -126,7 +136,7 @@ describe('parseNamespace: explicit rules', () => {
 
   it('ignores a key equal to the prefix with a warning', () => {
     const layer = parseNamespace(properties('application', { 'redis.': 'x', 'redis.host': 'h' }), [redisRule]);
-    assert.deepEqual(layer.entries, [entry('state', 'redis', 'host', 'h')]);
+    assert.deepEqual(layerEntries(layer), [entry('state', 'redis', 'host', 'h')]);
     assert.match(layer.warnings.join('\n'), /equal to a rule's prefix.*redis\./);
   });
 
