@@ -1,3 +1,4 @@
+import { setImmediate } from 'node:timers/promises';
 import { z } from 'zod';
 import { ConfigError, SourceError, errorMessage } from '../../domain/errors.js';
 import { freezeSnapshot, snapshotRevision, type NamespaceContent, type SourceSnapshot } from '../../domain/snapshot.js';
@@ -118,8 +119,8 @@ export class ApolloSource implements Source {
   readonly #ip: string | undefined;
   readonly #logger: Logger;
   #queue: Promise<unknown> = Promise.resolve();
-  /** Cache writes of releases already accepted, run after the emit so no fsync delays a release. */
-  readonly #unpersisted = new Map<NamespaceState, CachedNamespace>();
+  /** Releases accepted since the last emit: logged and cached after it, so neither delays a release. */
+  readonly #unpersisted = new Map<NamespaceState, CachedNamespace & { readonly previousReleaseKey: string | undefined }>();
   #poller: NotificationPoller | undefined;
 
   constructor(private readonly options: ApolloSourceOptions) {
@@ -320,24 +321,31 @@ export class ApolloSource implements Source {
     return 'settled';
   }
 
-  #accept(state: NamespaceState, releaseKey: string, configurations: Readonly<Record<string, string>>): void {
+  #accept(state: NamespaceState, releaseKey: string, fetched: Readonly<Record<string, string>>): void {
     const previous = state.content;
+    const unchanged = previous !== undefined && sameEntries(previous.configurations, fetched);
+    // Equal entries keep the held object, so that watchers see "no change" by identity alone.
+    const configurations = unchanged ? previous.configurations : Object.freeze(fetched);
     state.content = { releaseKey, configurations, origin: 'apollo' };
-    if (previous && previous.releaseKey === releaseKey && sameEntries(previous.configurations, configurations)) return;
-    this.#logger.info('Apollo namespace updated', {
-      namespace: state.name.configured,
-      releaseKey,
-      previousReleaseKey: previous?.releaseKey,
-      keys: Object.keys(configurations).length,
-    });
-    this.#unpersisted.set(state, { releaseKey, configurations });
+    if (unchanged && previous.releaseKey === releaseKey) return;
+    this.#unpersisted.set(state, { releaseKey, configurations, previousReleaseKey: previous?.releaseKey });
   }
 
+  /** After a turn of the event loop, so that the pushes of the release just emitted reach the wire first. */
   async #persist(): Promise<void> {
-    const writes = [...this.#unpersisted];
+    if (this.#unpersisted.size === 0) return;
+    await setImmediate();
+    const accepted = [...this.#unpersisted];
     this.#unpersisted.clear();
-    if (!this.#cache) return;
-    for (const [state, content] of writes) await this.#cache.write(state.name, content);
+    for (const [state, { releaseKey, previousReleaseKey, configurations }] of accepted) {
+      this.#logger.info('Apollo namespace updated', {
+        namespace: state.name.configured,
+        releaseKey,
+        previousReleaseKey,
+        keys: Object.keys(configurations).length,
+      });
+      await this.#cache?.write(state.name, { releaseKey, configurations });
+    }
   }
 
   /** Only when nothing better is held: content from Apollo always beats the cache. */
@@ -345,7 +353,7 @@ export class ApolloSource implements Source {
     if (state.content || !this.#cache) return;
     const cached = await this.#cache.read(state.name);
     if (!cached) return;
-    state.content = { ...cached, origin: 'cache' };
+    state.content = { releaseKey: cached.releaseKey, configurations: Object.freeze(cached.configurations), origin: 'cache' };
     this.#logger.warn('Apollo namespace served from the local cache until Apollo answers', {
       namespace: state.name.configured,
       releaseKey: cached.releaseKey,
@@ -359,7 +367,7 @@ export class ApolloSource implements Source {
         key: `apollo:${state.name.configured}`,
         name: state.name.configured,
         format: state.name.format,
-        configurations: { ...content.configurations },
+        configurations: content.configurations,
         releaseKey: content.releaseKey,
         origin: content.origin,
       };
@@ -372,7 +380,8 @@ export class ApolloSource implements Source {
    * what this watcher was last given (a new releaseKey with equal content is not a change).
    */
   #emitter(listener: (snapshot: SourceSnapshot) => void): Emit {
-    let lastEmitted: string | undefined;
+    /** The configurations this watcher was last given, per namespace: held content is frozen and replaced, never changed. */
+    let lastEmitted: ReadonlyMap<NamespaceState, Readonly<Record<string, string>>> | undefined;
     return (observedAt) => {
       const missing = this.#states.filter((state) => !state.content);
       if (missing.length > 0) {
@@ -381,14 +390,16 @@ export class ApolloSource implements Source {
         });
         return;
       }
-      const fingerprint = JSON.stringify(
-        this.#states.map((state) => {
-          const entries = Object.entries(state.content?.configurations ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-          return [state.name.configured, state.name.format, entries];
-        }),
-      );
-      if (fingerprint === lastEmitted) return;
-      lastEmitted = fingerprint;
+      const current = new Map(this.#states.map((state) => [state, (state.content as HeldContent).configurations]));
+      const changed =
+        lastEmitted === undefined ||
+        this.#states.some((state) => {
+          const before = lastEmitted?.get(state);
+          const now = current.get(state);
+          return before !== now && (before === undefined || now === undefined || !sameEntries(before, now));
+        });
+      if (!changed) return;
+      lastEmitted = current;
       const snapshot = this.#snapshot(observedAt);
       this.#logger.debug('Apollo snapshot emitted', { revision: snapshot.revision });
       try {

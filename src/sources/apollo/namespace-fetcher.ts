@@ -145,10 +145,13 @@ export class NamespaceFetcher {
     if (!sameNamespace(parseNamespaceName(config.namespaceName).remote, namespace.remote)) {
       return this.#reject(namespace, config.releaseKey, `answer is for namespace ${config.namespaceName}`);
     }
+    const { maxValueBytes } = this.options;
     for (const [key, value] of Object.entries(config.configurations)) {
+      // A UTF-16 code unit is at most 3 bytes of UTF-8: most values need no byte count at all.
+      if (value.length * 3 <= maxValueBytes) continue;
       const bytes = Buffer.byteLength(value, 'utf8');
-      if (bytes > this.options.maxValueBytes) {
-        return this.#reject(namespace, config.releaseKey, `value of ${key} is ${bytes} bytes, over the limit of ${this.options.maxValueBytes}`);
+      if (bytes > maxValueBytes) {
+        return this.#reject(namespace, config.releaseKey, `value of ${key} is ${bytes} bytes, over the limit of ${maxValueBytes}`);
       }
     }
     const configurations =
