@@ -6,9 +6,9 @@ function digest(text: string): string {
 }
 
 /**
- * Hash of what a push would carry, from metadata keys already in code-unit order with no
- * duplicates (`values[i]` belongs to `keys[i]`). Each string is framed by its length, so no two
- * different configurations share a canonical input. Lengths count UTF-16 units and the input is
+ * Hash of what a push would carry, from the metadata's keys in code-unit order and their values
+ * (`values[i]` belongs to `keys[i]`). Each
+ * string is framed by its length, so no two different configurations share a canonical input. Lengths count UTF-16 units and the input is
  * hashed as UTF-8, where a lone surrogate becomes U+FFFD: exactly what protobuf puts on the
  * wire, so equal hashes still mean an identical push.
  */

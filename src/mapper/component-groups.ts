@@ -1,61 +1,43 @@
 import { componentId, type ComponentId, type DesiredComponent } from '../domain/component.js';
 import { hashSortedMetadata } from '../domain/hash.js';
 
-/** One component's metadata as read, in arrival order: `values[i]` belongs to `keys[i]`, a later value for a key wins. */
+/** One component's metadata as it is read: a later value for a key replaces the earlier one. */
 export interface MetadataDraft {
   readonly kind: string;
   readonly name: string;
   readonly id: ComponentId;
-  readonly keys: string[];
-  readonly values: string[];
+  readonly metadata: Record<string, string>;
+}
+
+/** A value too large to push, found while freezing. */
+export interface LargeValue {
+  readonly id: ComponentId;
+  readonly key: string;
+  readonly value: string;
+}
+
+/** A key named `__proto__` is defined as an own property, not taken as the prototype. */
+export function setMetadata(metadata: Record<string, string>, key: string, value: string): void {
+  if (key === '__proto__') Object.defineProperty(metadata, key, { value, enumerable: true, writable: true, configurable: true });
+  else metadata[key] = value;
 }
 
 function byCodeUnits(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/**
- * Indices of the values that survive (the last one per key), in code-unit order of their keys;
- * undefined when the keys are already strictly increasing, as they usually are, so that the
- * common case allocates nothing.
- */
-export function survivingIndices(keys: readonly string[]): number[] | undefined {
-  let ordered = true;
-  for (let index = 1; index < keys.length; index += 1) {
-    if (keys[index - 1]! >= keys[index]!) {
-      ordered = false;
-      break;
-    }
-  }
-  if (ordered) return undefined;
-  // Stable by arrival, so the last of equal keys is the one that survives.
-  const sorted = keys.map((_, index) => index).sort((a, b) => byCodeUnits(keys[a]!, keys[b]!) || a - b);
-  const out: number[] = [];
-  for (const index of sorted) {
-    if (out.length > 0 && keys[out[out.length - 1]!] === keys[index]) out[out.length - 1] = index;
-    else out.push(index);
-  }
-  return out;
+function inCodeUnitOrder(keys: readonly string[]): boolean {
+  for (let index = 1; index < keys.length; index += 1) if (keys[index - 1]! >= keys[index]!) return false;
+  return true;
 }
 
-/** Own properties in the given order; a key named `__proto__` is defined, not taken as the prototype. */
-function freezeMetadata(keys: readonly string[], values: readonly string[]): Readonly<Record<string, string>> {
-  const metadata: Record<string, string> = {};
+/** Whether `before` holds exactly `keys` (code-unit order) with `values`: compared in the same order, no keyed loads. */
+function sameMetadata(before: Readonly<Record<string, string>>, keys: readonly string[], values: readonly string[]): boolean {
+  const beforeKeys = Object.keys(before);
+  if (beforeKeys.length !== keys.length) return false;
+  const beforeValues = Object.values(before);
   for (let index = 0; index < keys.length; index += 1) {
-    const key = keys[index]!;
-    if (key === '__proto__') Object.defineProperty(metadata, key, { value: values[index], enumerable: true, writable: true, configurable: true });
-    else metadata[key] = values[index]!;
-  }
-  return Object.freeze(metadata);
-}
-
-function sameMetadata(metadata: Readonly<Record<string, string>>, keys: readonly string[], values: readonly string[]): boolean {
-  let count = 0;
-  for (const key in metadata) if (Object.hasOwn(metadata, key)) count += 1;
-  if (count !== keys.length) return false;
-  for (let index = 0; index < keys.length; index += 1) {
-    const key = keys[index]!;
-    if (!Object.hasOwn(metadata, key) || metadata[key] !== values[index]) return false;
+    if (beforeKeys[index] !== keys[index] || beforeValues[index] !== values[index]) return false;
   }
   return true;
 }
@@ -64,37 +46,55 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
   return a === b || (a.length === b.length && a.every((item, index) => item === b[index]));
 }
 
+export interface FreezeOptions {
+  readonly releaseKeys: readonly string[];
+  /** Values of more UTF-16 units than this are reported to `onLarge` (a unit is at most 3 UTF-8 bytes). */
+  readonly largeUnits?: number;
+  readonly onLarge?: (large: LargeValue) => void;
+}
+
 /**
- * A frozen component from keys in code-unit order without duplicates. When `like` has the same
- * kind, name and metadata, its metadata and hash are reused (no re-hashing of what did not
- * change), and so is the whole object when the release keys are the same too.
+ * A frozen component whose metadata keys are in code-unit order (the draft's object is used
+ * when they already were, as they usually are). `like` is the same component as last mapped:
+ * when its metadata is the same, its metadata and hash are reused, so what did not change is
+ * not hashed again, and so is the whole object when the release keys are the same too.
  */
-export function freezeComponent(
-  draft: Omit<MetadataDraft, 'keys' | 'values'>,
-  keys: readonly string[],
-  values: readonly string[],
-  releaseKeys: readonly string[],
-  like?: DesiredComponent,
-): DesiredComponent {
+export function freezeDraft(draft: MetadataDraft, options: FreezeOptions, like?: DesiredComponent): DesiredComponent {
+  let metadata = draft.metadata;
+  // Object.keys lists integer-like keys first; the check catches that too.
+  const keys = Object.keys(metadata);
+  let values: string[];
+  if (inCodeUnitOrder(keys)) {
+    // One call instead of a keyed load per key, which is megamorphic across components.
+    values = Object.values(metadata);
+  } else {
+    keys.sort(byCodeUnits);
+    values = keys.map((key) => metadata[key]!);
+    metadata = {};
+    for (let index = 0; index < keys.length; index += 1) setMetadata(metadata, keys[index]!, values[index]!);
+  }
+  const { largeUnits, onLarge } = options;
+  if (largeUnits !== undefined && onLarge !== undefined) {
+    for (let index = 0; index < values.length; index += 1) {
+      if (values[index]!.length > largeUnits) onLarge({ id: draft.id, key: keys[index]!, value: values[index]! });
+    }
+  }
   if (like !== undefined && like.kind === draft.kind && like.name === draft.name && sameMetadata(like.metadata, keys, values)) {
-    if (sameList(like.releaseKeys, releaseKeys)) return like;
-    return Object.freeze({ kind: like.kind, name: like.name, metadata: like.metadata, id: like.id, hash: like.hash, releaseKeys });
+    if (sameList(like.releaseKeys, options.releaseKeys)) return like;
+    return Object.freeze({ kind: like.kind, name: like.name, metadata: like.metadata, id: like.id, hash: like.hash, releaseKeys: options.releaseKeys });
   }
   return Object.freeze({
     kind: draft.kind,
     name: draft.name,
-    metadata: freezeMetadata(keys, values),
+    metadata: Object.freeze(metadata),
     id: draft.id,
     hash: hashSortedMetadata(draft.kind, draft.name, keys, values),
-    releaseKeys,
+    releaseKeys: options.releaseKeys,
   });
 }
 
-/** A draft's keys and values reduced to the survivors, in key order. */
-export function settledMetadata(draft: MetadataDraft): { keys: readonly string[]; values: readonly string[] } {
-  const order = survivingIndices(draft.keys);
-  if (order === undefined) return draft;
-  return { keys: order.map((index) => draft.keys[index]!), values: order.map((index) => draft.values[index]!) };
+export function newDraft(kind: string, name: string, id: ComponentId = componentId(kind, name)): MetadataDraft {
+  return { kind, name, id, metadata: {} };
 }
 
 /** The metadata one namespace sets, grouped per component while it is read. */
@@ -106,7 +106,7 @@ export class ComponentGroups {
     const id = componentId(kind, name);
     let draft = this.byId.get(id);
     if (draft === undefined) {
-      draft = { kind, name, id, keys: [], values: [] };
+      draft = newDraft(kind, name, id);
       this.byId.set(id, draft);
     }
     return draft;
@@ -117,28 +117,22 @@ export class ComponentGroups {
   }
 
   add(kind: string, name: string, key: string, value: string): void {
-    const draft = this.draft(kind, name);
-    draft.keys.push(key);
-    draft.values.push(value);
-  }
-
-  drafts(): IterableIterator<MetadataDraft> {
-    return this.byId.values();
+    setMetadata(this.draft(kind, name).metadata, key, value);
   }
 
   /**
-   * Frozen components in id order, each carrying `releaseKeys`. `previous` (in id order too:
-   * the last layer of the same namespace) lends its components wherever nothing changed.
+   * Frozen components in id order. `previous` (in id order too: the last layer of the same
+   * namespace) lends its components wherever nothing changed.
    */
-  freeze(releaseKeys: readonly string[], previous: readonly DesiredComponent[] = []): DesiredComponent[] {
+  freeze(options: FreezeOptions & { readonly previous?: readonly DesiredComponent[] | undefined }): DesiredComponent[] {
     const drafts = [...this.byId.values()].sort((a, b) => byCodeUnits(a.id, b.id));
+    const previous = options.previous ?? [];
     const out: DesiredComponent[] = [];
     let cursor = 0;
     for (const draft of drafts) {
       while (cursor < previous.length && previous[cursor]!.id < draft.id) cursor += 1;
       const like = previous[cursor]?.id === draft.id ? previous[cursor] : undefined;
-      const { keys, values } = settledMetadata(draft);
-      out.push(freezeComponent(draft, keys, values, releaseKeys, like));
+      out.push(freezeDraft(draft, options, like));
     }
     return out;
   }

@@ -1,5 +1,5 @@
 import type { ComponentId, DesiredComponent, DesiredState } from '../domain/component.js';
-import { freezeComponent, survivingIndices } from './component-groups.js';
+import { freezeDraft, newDraft, setMetadata } from './component-groups.js';
 import { layerReleaseKey, type ParsedLayer } from './parsed-layer.js';
 
 interface LayerPart {
@@ -14,28 +14,20 @@ interface LayerPart {
  * layer that sets nothing else, that layer's component is the result as is.
  */
 function mergeParts(parts: readonly LayerPart[], layers: readonly ParsedLayer[]): DesiredComponent {
-  const keys: string[] = [];
-  const values: string[] = [];
-  const from: LayerPart[] = [];
+  const { kind, name, id } = parts[0]!.component;
+  const draft = newDraft(kind, name, id);
+  const setBy = new Map<string, LayerPart>();
   for (const part of parts) {
     const { metadata } = part.component;
     for (const key of Object.keys(metadata)) {
-      keys.push(key);
-      values.push(metadata[key]!);
-      from.push(part);
+      setMetadata(draft.metadata, key, metadata[key]!);
+      setBy.set(key, part);
     }
   }
-  const order = survivingIndices(keys) ?? keys.map((_, index) => index);
-  const contributors = [...new Set(order.map((index) => from[index]!))].sort((a, b) => a.layer - b.layer);
+  const contributors = [...new Set(setBy.values())].sort((a, b) => a.layer - b.layer);
   const only = contributors.length === 1 ? contributors[0]!.component : undefined;
-  if (only !== undefined && Object.keys(only.metadata).length === order.length) return only;
-  const first = parts[0]!.component;
-  return freezeComponent(
-    first,
-    order.map((index) => keys[index]!),
-    order.map((index) => values[index]!),
-    Object.freeze(contributors.map((part) => layerReleaseKey(layers[part.layer]!))),
-  );
+  if (only !== undefined && Object.keys(only.metadata).length === setBy.size) return only;
+  return freezeDraft(draft, { releaseKeys: Object.freeze(contributors.map((part) => layerReleaseKey(layers[part.layer]!))) });
 }
 
 /**

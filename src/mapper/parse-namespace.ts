@@ -32,21 +32,6 @@ function read(ns: NamespaceContent, rules: readonly ComponentRule[], groups: Com
   }
 }
 
-/** Byte length only where it can matter: a string of n UTF-16 units is at most 3n UTF-8 bytes. */
-function oversized(value: string): boolean {
-  return value.length * 3 > MAX_VALUE_BYTES && Buffer.byteLength(value, 'utf8') > MAX_VALUE_BYTES;
-}
-
-function tooLargeValues(groups: ComponentGroups): string[] {
-  const problems: string[] = [];
-  for (const draft of groups.drafts()) {
-    for (let index = 0; index < draft.values.length; index += 1) {
-      if (oversized(draft.values[index]!)) problems.push(`${draft.id} ${draft.keys[index]!}: value larger than ${MAX_VALUE_BYTES} bytes`);
-    }
-  }
-  return problems;
-}
-
 /**
  * One namespace (or file) → its components; within it, the last value for a kind/name/metadataKey
  * wins. Throws MappingError, listing every problem, when any part of the content cannot be read:
@@ -57,14 +42,22 @@ function tooLargeValues(groups: ComponentGroups): string[] {
 export function parseNamespace(ns: NamespaceContent, rules: readonly ComponentRule[], previous?: ParsedLayer): ParsedLayer {
   const groups = new ComponentGroups();
   const outcome = read(ns, rules, groups);
-  const problems = [...outcome.problems, ...tooLargeValues(groups)];
+  const problems = [...outcome.problems];
+  const components = groups.freeze({
+    releaseKeys: Object.freeze([layerReleaseKey({ namespace: ns.name, releaseKey: ns.releaseKey })]),
+    previous: previous?.components,
+    // A UTF-16 unit is at most 3 UTF-8 bytes: only a value longer than this can be too large.
+    largeUnits: Math.floor(MAX_VALUE_BYTES / 3),
+    onLarge: ({ id, key, value }) => {
+      if (Buffer.byteLength(value, 'utf8') > MAX_VALUE_BYTES) problems.push(`${id} ${key}: value larger than ${MAX_VALUE_BYTES} bytes`);
+    },
+  });
   if (problems.length > 0) throw new MappingError(`cannot map namespace ${ns.name}`, ns.name, problems);
-  const releaseKeys = Object.freeze([layerReleaseKey({ namespace: ns.name, releaseKey: ns.releaseKey })]);
   return Object.freeze({
     namespaceKey: ns.key,
     namespace: ns.name,
     releaseKey: ns.releaseKey,
-    components: Object.freeze(groups.freeze(releaseKeys, previous?.components)),
+    components: Object.freeze(components),
     warnings: Object.freeze([...outcome.warnings]),
   });
 }

@@ -1,5 +1,5 @@
 import type { NamespaceContent } from '../domain/snapshot.js';
-import type { ComponentGroups, MetadataDraft } from './component-groups.js';
+import { setMetadata, type ComponentGroups, type MetadataDraft } from './component-groups.js';
 import type { ParsedEntry, ReadOutcome } from './parsed-layer.js';
 import { claimingRules, ruleAppliesTo, type ComponentRule } from './rules.js';
 
@@ -16,47 +16,58 @@ interface Skipped {
   readonly problems: string[];
 }
 
-/**
- * The `<kind>.<name>.<metadataKey>` convention for one key. Returns the `<kind>.<name>.` prefix
- * it read, or undefined for a key it skipped.
- */
-function readConventionKey(key: string, value: string, groups: ComponentGroups, skipped: Skipped): { prefix: string; draft: MetadataDraft } | undefined {
-  const first = key.indexOf('.');
+/** Where a key's first two dots are, or -1: `<kind>.<name>.<metadataKey>` has both, nothing empty. */
+function secondDot(key: string, first: number): number {
   const second = first < 0 ? -1 : key.indexOf('.', first + 1);
-  if (second < 0) {
-    skipped.ignored.push(key);
-    return undefined;
+  return second < 0 ? -1 : second;
+}
+
+/** A key the convention cannot read: a warning when it has fewer than three segments, else a problem. */
+function skipKey(key: string, second: number, skipped: Skipped): void {
+  if (second < 0) skipped.ignored.push(key);
+  else skipped.problems.push(`key "${key}" has an empty kind, name or metadata key`);
+}
+
+function readConventionKey(key: string, value: string, groups: ComponentGroups, skipped: Skipped): void {
+  const first = key.indexOf('.');
+  const second = secondDot(key, first);
+  if (first > 0 && second > first + 1 && second < key.length - 1) {
+    setMetadata(groups.draft(key.slice(0, first), key.slice(first + 1, second)).metadata, key.slice(second + 1), value);
+  } else {
+    skipKey(key, second, skipped);
   }
-  if (first === 0 || second === first + 1 || second === key.length - 1) {
-    skipped.problems.push(`key "${key}" has an empty kind, name or metadata key`);
-    return undefined;
-  }
-  const draft = groups.draft(key.slice(0, first), key.slice(first + 1, second));
-  draft.keys.push(key.slice(second + 1));
-  draft.values.push(value);
-  return { prefix: key.slice(0, second + 1), draft };
 }
 
 /**
- * The convention over every key: this runs over 100,000 keys at scale. Keys of one component
- * usually come together (Apollo keeps insertion order), so a key that starts with the last
- * key's `<kind>.<name>.` goes straight to that component's draft, with one substring and no
- * lookup; a kind or name holds no dot, so such a key has exactly that kind and name.
+ * The convention over every key: this runs over 100,000 keys at scale, so it does as little
+ * per key as it can. Finding two dots is cheap; the `<kind>.<name>.` prefix then names the
+ * component, and keys of one component usually come together (Apollo keeps insertion order),
+ * so a prefix equal to the last one reuses its draft without a lookup (cheaper here than
+ * `startsWith`, which measured three times slower than the two `indexOf` calls and a compare).
  */
 function readConvention(configurations: Readonly<Record<string, string>>, groups: ComponentGroups, skipped: Skipped): void {
   const keys = Object.keys(configurations);
-  let prefix = '';
+  const byPrefix = new Map<string, MetadataDraft>();
+  let lastPrefix = '';
   let draft: MetadataDraft | undefined;
   for (let index = 0; index < keys.length; index += 1) {
     const key = keys[index]!;
-    const value = configurations[key]!;
-    if (draft !== undefined && key.length > prefix.length && key.startsWith(prefix)) {
-      draft.keys.push(key.slice(prefix.length));
-      draft.values.push(value);
+    const first = key.indexOf('.');
+    const second = secondDot(key, first);
+    if (first <= 0 || second <= first + 1 || second === key.length - 1) {
+      skipKey(key, second, skipped);
       continue;
     }
-    const read = readConventionKey(key, value, groups, skipped);
-    if (read !== undefined) ({ prefix, draft } = read);
+    const prefix = key.slice(0, second + 1);
+    if (draft === undefined || prefix !== lastPrefix) {
+      draft = byPrefix.get(prefix);
+      if (draft === undefined) {
+        draft = groups.draft(key.slice(0, first), key.slice(first + 1, second));
+        byPrefix.set(prefix, draft);
+      }
+      lastPrefix = prefix;
+    }
+    setMetadata(draft.metadata, key.slice(second + 1), configurations[key]!);
   }
 }
 
@@ -92,20 +103,13 @@ function readWithRules(
 
 /** Claimed keys the convention also set; run before the claimed entries join their components. */
 function overriddenByRules(groups: ComponentGroups, claimed: readonly ParsedEntry[]): string[] {
-  const conventionKeys = new Map<MetadataDraft, Set<string>>();
-  const overridden: string[] = [];
+  // A Set: two rules sharing a prefix and a component override a key once.
+  const overridden = new Set<string>();
   for (const entry of claimed) {
     const draft = groups.find(entry.kind, entry.name);
-    if (draft === undefined) continue;
-    let keys = conventionKeys.get(draft);
-    if (keys === undefined) {
-      keys = new Set(draft.keys);
-      conventionKeys.set(draft, keys);
-    }
-    // Deleted once listed: two rules sharing a prefix and a component override a key once.
-    if (keys.delete(entry.metadataKey)) overridden.push(`${entry.kind}.${entry.name}.${entry.metadataKey}`);
+    if (draft !== undefined && Object.hasOwn(draft.metadata, entry.metadataKey)) overridden.add(`${entry.kind}.${entry.name}.${entry.metadataKey}`);
   }
-  return overridden;
+  return [...overridden];
 }
 
 /** Reads a properties namespace into `groups`. */
