@@ -98,22 +98,39 @@ function narrow(error: unknown): SidecarCallError {
  */
 export async function runWithRetry(attempt: () => Promise<void>, run: RetryRun): Promise<void> {
   let boundedFailures = 0;
+  /** One call; a failure is thrown as p-retry should see it: the failure to retry, or an AbortError to stop. */
+  const once = async (): Promise<void> => {
+    run.signal.throwIfAborted();
+    try {
+      await attempt();
+    } catch (error) {
+      // The signal's own reason (an abort while waiting to call) passes through untouched.
+      if (run.signal.aborted && !(error instanceof SidecarCallError)) throw error;
+      const failure = narrow(error);
+      const retryClass = classifyCode(failure.codeName);
+      if (retryClass === 'bounded') boundedFailures += 1;
+      const willRetry = !run.signal.aborted && shouldRetry(failure.codeName, boundedFailures, run.settings);
+      run.onFailedAttempt({ error: failure, willRetry });
+      throw willRetry ? failure : new AbortError(failure);
+    }
+  };
+  let firstFailure: SidecarCallError | undefined;
+  try {
+    // Not through p-retry: most pushes succeed at once, and its set-up costs more than the call's own JavaScript.
+    await once();
+    return;
+  } catch (error) {
+    if (error instanceof AbortError) throw error.originalError;
+    if (!(error instanceof SidecarCallError)) throw error;
+    firstFailure = error;
+  }
   await pRetry(
-    async () => {
-      run.signal.throwIfAborted();
-      try {
-        await attempt();
-      } catch (error) {
-        // The signal's own reason (an abort while waiting to call) passes through untouched.
-        if (run.signal.aborted && !(error instanceof SidecarCallError)) throw error;
-        const failure = narrow(error);
-        const retryClass = classifyCode(failure.codeName);
-        if (retryClass === 'bounded') boundedFailures += 1;
-        const willRetry = !run.signal.aborted && shouldRetry(failure.codeName, boundedFailures, run.settings);
-        run.onFailedAttempt({ error: failure, willRetry });
-        // AbortError makes p-retry give up at once and reject with the original error.
-        throw willRetry ? failure : new AbortError(failure);
-      }
+    () => {
+      if (firstFailure === undefined) return once();
+      // The first failure is p-retry's first attempt too, so its backoff starts where it would have.
+      const failure = firstFailure;
+      firstFailure = undefined;
+      return Promise.reject(failure);
     },
     {
       retries: Number.POSITIVE_INFINITY,

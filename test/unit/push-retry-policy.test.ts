@@ -86,6 +86,25 @@ describe('runWithRetry', () => {
     );
   });
 
+  test('the first call is made before runWithRetry returns; retries back off from minDelayMs by factor', async () => {
+    const startedAt: number[] = [];
+    const codes = ['UNAVAILABLE', 'UNAVAILABLE', 'UNAVAILABLE', 'OK'];
+    const result = runWithRetry(
+      async () => {
+        startedAt.push(performance.now());
+        const code = codes[startedAt.length - 1] ?? 'OK';
+        if (code !== 'OK') throw failure(code);
+      },
+      { settings: { ...fast, minDelayMs: 30, maxDelayMs: 1000, randomize: false }, signal: new AbortController().signal, onFailedAttempt: () => {} },
+    );
+    assert.equal(startedAt.length, 1, 'the first attempt runs synchronously');
+    await within(result);
+    const gaps = startedAt.slice(1).map((at, index) => at - (startedAt[index] ?? at));
+    assert.equal(gaps.length, 3);
+    // Timers may fire up to a millisecond early on the event loop's cached clock.
+    gaps.forEach((gap, index) => assert.ok(gap >= 30 * 2 ** index - 2, `retry ${index + 1} after ${gap.toFixed(1)} ms`));
+  });
+
   test('transient failures before an UNKNOWN do not use up its budget', async () => {
     const { result, calls } = run(['UNAVAILABLE', 'UNAVAILABLE', 'UNAVAILABLE', 'UNAVAILABLE', 'UNAVAILABLE', 'UNKNOWN', 'OK']);
     await within(result);
