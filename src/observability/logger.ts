@@ -74,6 +74,11 @@ class TurnBatchedLines extends TransportBase {
   }
 }
 
+/** The process's own stdio is batched (synchronous writes); a caller's stream gets each line as it is logged. */
+function transportTo(stream: NodeJS.WritableStream): winston.transport {
+  return stream === process.stderr || stream === process.stdout ? new TurnBatchedLines(stream) : new winston.transports.Stream({ stream });
+}
+
 export interface LoggerOptions {
   level?: LogLevel;
   format?: LogFormat;
@@ -100,7 +105,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
           })
         : winston.format.json(),
     ),
-    transports: [options.stream ? new winston.transports.Stream({ stream: options.stream }) : new TurnBatchedLines(process.stderr)],
+    transports: [transportTo(options.stream ?? process.stderr)],
   });
 }
 
