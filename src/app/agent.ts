@@ -287,20 +287,23 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.logWarnings(this.desired.warnings);
     this.metrics.componentsDesired.set(this.desired.components.size);
 
-    for (const change of planChanges(this.desired, this.ledger).changes) {
-      if (change.action !== 'remove') continue;
-      this.logger.warn('component has no keys left; Layotto cannot unload it, so it keeps its last config', {
-        component: change.id,
-      });
-      this.ledger = recordRemoved(this.ledger, change.id);
-      this.ledgerStore.save(this.ledger);
-    }
-
     const appliedAt = new Date().toISOString();
     const { push } = planChanges(this.desired, this.submitted);
     this.submitted = recordAppliedAll(this.submitted, push.map((component) => ({ component, appliedAt })));
     for (const component of push) this.pusher.submit({ component, ...(observedAt !== undefined ? { observedAt } : {}) });
-    this.updateInSync();
+    this.recordRemovals();
+    // The in-sync gauge waits a turn: the calls just submitted go on the wire first.
+    this.settleScheduled ??= setImmediate(() => this.settleOutcomes());
+  }
+
+  /** Components applied before whose keys are all gone: Layotto cannot unload them, so they are only marked. */
+  private recordRemovals(): void {
+    for (const [id, entry] of Object.entries(this.ledger.components)) {
+      if (entry.status === 'removed' || this.desired.components.has(id)) continue;
+      this.logger.warn('component has no keys left; Layotto cannot unload it, so it keeps its last config', { component: id });
+      this.ledger = recordRemoved(this.ledger, id);
+      this.ledgerStore.save(this.ledger);
+    }
   }
 
   private onOutcome(outcome: PushOutcome): void {
@@ -350,10 +353,9 @@ export class Agent extends EventEmitter<AgentEvents> {
   }
 
   private updateInSync(): void {
-    const status = this.pusher.status();
     let inSync = 0;
     for (const [id, component] of this.desired.components) {
-      const pushed = status.get(id);
+      const pushed = this.pusher.stateOf(id);
       if (pushed?.state === 'applied' && pushed.hash === component.hash) inSync += 1;
     }
     this.metrics.componentsInSync.set(inSync);

@@ -73,6 +73,11 @@ export class Pusher {
     }
   }
 
+  /** Where one component stands; undefined if it was never submitted. */
+  stateOf(id: ComponentId): ComponentPushState | undefined {
+    return this.queues.get(id)?.state();
+  }
+
   status(): ReadonlyMap<ComponentId, ComponentPushState> {
     const states = new Map<ComponentId, ComponentPushState>();
     for (const [id, queue] of this.queues) {
