@@ -1,5 +1,6 @@
 import { componentId, type ComponentId, type DesiredComponent } from '../domain/component.js';
 import { hashSortedMetadata } from '../domain/hash.js';
+import type { ReadOutcome } from './parsed-layer.js';
 
 /** One component's metadata as it is read: a later value for a key replaces the earlier one. */
 export interface MetadataDraft {
@@ -7,6 +8,11 @@ export interface MetadataDraft {
   readonly name: string;
   readonly id: ComponentId;
   readonly metadata: Record<string, string>;
+}
+
+/** What reading one namespace gave: one draft per component id, and what it found besides. */
+export interface ReadDrafts extends ReadOutcome {
+  readonly drafts: MetadataDraft[];
 }
 
 /** A value too large to push, found while freezing. */
@@ -120,20 +126,27 @@ export class ComponentGroups {
     setMetadata(this.draft(kind, name).metadata, key, value);
   }
 
-  /**
-   * Frozen components in id order. `previous` (in id order too: the last layer of the same
-   * namespace) lends its components wherever nothing changed.
-   */
-  freeze(options: FreezeOptions & { readonly previous?: readonly DesiredComponent[] | undefined }): DesiredComponent[] {
-    const drafts = [...this.byId.values()].sort((a, b) => byCodeUnits(a.id, b.id));
-    const previous = options.previous ?? [];
-    const out: DesiredComponent[] = [];
-    let cursor = 0;
-    for (const draft of drafts) {
-      while (cursor < previous.length && previous[cursor]!.id < draft.id) cursor += 1;
-      const like = previous[cursor]?.id === draft.id ? previous[cursor] : undefined;
-      out.push(freezeDraft(draft, options, like));
-    }
-    return out;
+  drafts(): MetadataDraft[] {
+    return [...this.byId.values()];
   }
+}
+
+/**
+ * Frozen components in id order (`drafts` is sorted in place; one per id). `previous` (in id
+ * order too: the last layer of the same namespace) lends its components wherever nothing changed.
+ */
+export function freezeDrafts(
+  drafts: MetadataDraft[],
+  options: FreezeOptions & { readonly previous?: readonly DesiredComponent[] | undefined },
+): DesiredComponent[] {
+  drafts.sort((a, b) => byCodeUnits(a.id, b.id));
+  const previous = options.previous ?? [];
+  const out: DesiredComponent[] = [];
+  let cursor = 0;
+  for (const draft of drafts) {
+    while (cursor < previous.length && previous[cursor]!.id < draft.id) cursor += 1;
+    const like = previous[cursor]?.id === draft.id ? previous[cursor] : undefined;
+    out.push(freezeDraft(draft, options, like));
+  }
+  return out;
 }

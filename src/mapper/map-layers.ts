@@ -40,20 +40,36 @@ export function mapLayers(layers: readonly ParsedLayer[]): DesiredState {
   // Every layer is in id order: walk them together, taking the smallest id each time.
   const cursors = layers.map(() => 0);
   for (;;) {
-    let next: ComponentId | undefined;
+    let next: DesiredComponent | undefined;
+    let owner = -1;
+    let owners = 0;
     for (let index = 0; index < layers.length; index += 1) {
-      const id = layers[index]!.components[cursors[index]!]?.id;
-      if (id !== undefined && (next === undefined || id < next)) next = id;
+      const component = layers[index]!.components[cursors[index]!];
+      if (component === undefined) continue;
+      if (next === undefined || component.id < next.id) {
+        next = component;
+        owner = index;
+        owners = 1;
+      } else if (component.id === next.id) {
+        owners += 1;
+      }
     }
     if (next === undefined) break;
+    const id = next.id;
+    if (owners === 1) {
+      // The common case: one layer sets the component, which is used as is.
+      components.set(id, next);
+      cursors[owner] = cursors[owner]! + 1;
+      continue;
+    }
     const parts: LayerPart[] = [];
     for (let index = 0; index < layers.length; index += 1) {
       const component = layers[index]!.components[cursors[index]!];
-      if (component === undefined || component.id !== next) continue;
+      if (component === undefined || component.id !== id) continue;
       parts.push({ component, layer: index });
       cursors[index] = cursors[index]! + 1;
     }
-    components.set(next, parts.length === 1 ? parts[0]!.component : mergeParts(parts, layers));
+    components.set(id, mergeParts(parts, layers));
   }
   return Object.freeze({
     components,

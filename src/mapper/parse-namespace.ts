@@ -1,7 +1,7 @@
 import { MappingError } from '../domain/errors.js';
 import type { NamespaceContent } from '../domain/snapshot.js';
-import { ComponentGroups } from './component-groups.js';
-import { layerReleaseKey, type ParsedLayer, type ReadOutcome } from './parsed-layer.js';
+import { ComponentGroups, freezeDrafts, type ReadDrafts } from './component-groups.js';
+import { layerReleaseKey, type ParsedLayer } from './parsed-layer.js';
 import { readProperties } from './properties-entries.js';
 import { ruleAppliesTo, type ComponentRule } from './rules.js';
 import { structuredEntries } from './structured-entries.js';
@@ -9,26 +9,28 @@ import { structuredEntries } from './structured-entries.js';
 /** Layotto keeps metadata in memory and gRPC caps messages at 4 MiB; a bigger value is a mistake. */
 export const MAX_VALUE_BYTES = 1024 * 1024;
 
-function readStructured(ns: NamespaceContent, rules: readonly ComponentRule[], groups: ComponentGroups): ReadOutcome {
+function readStructured(ns: NamespaceContent, rules: readonly ComponentRule[]): ReadDrafts {
   const raw = structuredEntries(ns);
+  const groups = new ComponentGroups();
   for (const entry of raw.entries) groups.add(entry.kind, entry.name, entry.metadataKey, entry.value);
+  const read = { drafts: groups.drafts(), warnings: raw.warnings, problems: raw.problems };
   // Rules read keys of properties namespaces; say so rather than let one look broken.
   const ignoredRules = rules.filter((rule) => rule.namespace !== undefined && ruleAppliesTo(rule, ns));
-  if (ignoredRules.length === 0) return raw;
+  if (ignoredRules.length === 0) return read;
   const names = ignoredRules.map((rule) => `${rule.kind}/${rule.name}`).join(', ');
-  return { ...raw, warnings: [...raw.warnings, `${ns.name}: rule(s) for ${names} ignored: rules apply to properties namespaces only`] };
+  return { ...read, warnings: [...raw.warnings, `${ns.name}: rule(s) for ${names} ignored: rules apply to properties namespaces only`] };
 }
 
-function read(ns: NamespaceContent, rules: readonly ComponentRule[], groups: ComponentGroups): ReadOutcome {
+function read(ns: NamespaceContent, rules: readonly ComponentRule[]): ReadDrafts {
   switch (ns.format) {
     case 'properties':
-      return readProperties(ns, rules, groups);
+      return readProperties(ns, rules);
     case 'json':
     case 'yaml':
-      return readStructured(ns, rules, groups);
+      return readStructured(ns, rules);
     case 'xml':
     case 'txt':
-      return { warnings: [], problems: [`${ns.format} namespaces cannot describe components; use properties, json or yaml`] };
+      return { drafts: [], warnings: [], problems: [`${ns.format} namespaces cannot describe components; use properties, json or yaml`] };
   }
 }
 
@@ -40,10 +42,9 @@ function read(ns: NamespaceContent, rules: readonly ComponentRule[], groups: Com
  * change, so a release that changes one key hashes one component.
  */
 export function parseNamespace(ns: NamespaceContent, rules: readonly ComponentRule[], previous?: ParsedLayer): ParsedLayer {
-  const groups = new ComponentGroups();
-  const outcome = read(ns, rules, groups);
+  const outcome = read(ns, rules);
   const problems = [...outcome.problems];
-  const components = groups.freeze({
+  const components = freezeDrafts(outcome.drafts, {
     releaseKeys: Object.freeze([layerReleaseKey({ namespace: ns.name, releaseKey: ns.releaseKey })]),
     previous: previous?.components,
     // A UTF-16 unit is at most 3 UTF-8 bytes: only a value longer than this can be too large.

@@ -1,6 +1,6 @@
 import type { NamespaceContent } from '../domain/snapshot.js';
-import { setMetadata, type ComponentGroups, type MetadataDraft } from './component-groups.js';
-import type { ParsedEntry, ReadOutcome } from './parsed-layer.js';
+import { ComponentGroups, newDraft, setMetadata, type MetadataDraft, type ReadDrafts } from './component-groups.js';
+import type { ParsedEntry } from './parsed-layer.js';
 import { claimingRules, ruleAppliesTo, type ComponentRule } from './rules.js';
 
 const LISTED_KEYS = 20;
@@ -45,9 +45,11 @@ function readConventionKey(key: string, value: string, groups: ComponentGroups, 
  * so a prefix equal to the last one reuses its draft without a lookup (cheaper here than
  * `startsWith`, which measured three times slower than the two `indexOf` calls and a compare).
  */
-function readConvention(configurations: Readonly<Record<string, string>>, groups: ComponentGroups, skipped: Skipped): void {
+function readConvention(configurations: Readonly<Record<string, string>>, skipped: Skipped): MetadataDraft[] {
   const keys = Object.keys(configurations);
+  // Keyed by prefix, which names kind and name as one (neither holds a dot): no id map needed.
   const byPrefix = new Map<string, MetadataDraft>();
+  const drafts: MetadataDraft[] = [];
   let lastPrefix = '';
   let draft: MetadataDraft | undefined;
   for (let index = 0; index < keys.length; index += 1) {
@@ -62,26 +64,28 @@ function readConvention(configurations: Readonly<Record<string, string>>, groups
     if (draft === undefined || prefix !== lastPrefix) {
       draft = byPrefix.get(prefix);
       if (draft === undefined) {
-        draft = groups.draft(key.slice(0, first), key.slice(first + 1, second));
+        draft = newDraft(key.slice(0, first), key.slice(first + 1, second));
         byPrefix.set(prefix, draft);
+        drafts.push(draft);
       }
       lastPrefix = prefix;
     }
     setMetadata(draft.metadata, key.slice(second + 1), configurations[key]!);
   }
+  return drafts;
 }
 
 /**
  * Where rules apply: a key taken by a rule is not also read by the convention, and rule entries
  * are added after the convention's so that, where both set the same metadata key of the same
- * component, the rule wins. Returns the `<kind>.<name>.<metadataKey>` keys the rules override.
+ * component, the rule wins. Also returns the `<kind>.<name>.<metadataKey>` keys the rules override.
  */
 function readWithRules(
   configurations: Readonly<Record<string, string>>,
   rules: readonly ComponentRule[],
-  groups: ComponentGroups,
   skipped: Skipped & { readonly emptyAfterPrefix: string[] },
-): string[] {
+): { drafts: MetadataDraft[]; overridden: string[] } {
+  const groups = new ComponentGroups();
   const claimed: ParsedEntry[] = [];
   for (const key of Object.keys(configurations)) {
     const value = configurations[key]!;
@@ -98,7 +102,7 @@ function readWithRules(
   }
   const overridden = overriddenByRules(groups, claimed);
   for (const entry of claimed) groups.add(entry.kind, entry.name, entry.metadataKey, entry.value);
-  return overridden;
+  return { drafts: groups.drafts(), overridden };
 }
 
 /** Claimed keys the convention also set; run before the claimed entries join their components. */
@@ -112,13 +116,12 @@ function overriddenByRules(groups: ComponentGroups, claimed: readonly ParsedEntr
   return [...overridden];
 }
 
-/** Reads a properties namespace into `groups`. */
-export function readProperties(ns: NamespaceContent, rules: readonly ComponentRule[], groups: ComponentGroups): ReadOutcome {
+/** Reads a properties namespace: the rules that apply to it, and the convention for the other keys. */
+export function readProperties(ns: NamespaceContent, rules: readonly ComponentRule[]): ReadDrafts {
   const applicable = rules.filter((rule) => ruleAppliesTo(rule, ns));
   const skipped = { ignored: [] as string[], problems: [] as string[], emptyAfterPrefix: [] as string[] };
-  let overridden: string[] = [];
-  if (applicable.length > 0) overridden = readWithRules(ns.configurations, applicable, groups, skipped);
-  else readConvention(ns.configurations, groups, skipped);
+  const { drafts, overridden } =
+    applicable.length > 0 ? readWithRules(ns.configurations, applicable, skipped) : { drafts: readConvention(ns.configurations, skipped), overridden: [] };
 
   for (const list of [skipped.ignored, skipped.emptyAfterPrefix, skipped.problems, overridden]) list.sort();
   const warnings: string[] = [];
@@ -133,5 +136,5 @@ export function readProperties(ns: NamespaceContent, rules: readonly ComponentRu
   if (overridden.length > 0) {
     warnings.push(`${ns.name}: rules override ${overridden.length} metadata key(s) also set by the convention: ${listKeys(overridden)}`);
   }
-  return { warnings, problems: skipped.problems };
+  return { drafts, warnings, problems: skipped.problems };
 }
