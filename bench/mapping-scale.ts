@@ -1,21 +1,22 @@
 /**
- * Figure 3b: 100,000 keys through the pure pipeline in-process — parseNamespace, mapLayers,
- * planChanges — timed and weighed, against the reference client's bare mapping (group keys by
- * component, compare each with what was sent) on the same content, runs interleaved. Runs in
+ * Figure 3b: 100,000 keys through what `run` does with a release, in-process — the release gate
+ * (parseNamespace against the last good layer), mapLayers, planPushes and the hand-over record
+ * the agent keeps — timed and weighed, against the reference client's bare mapping (group keys
+ * by component, compare each with what was sent) on the same content, runs interleaved. Runs in
  * its own `node --expose-gc` process so that the heap figures are the pipeline's alone and a
  * full GC can be forced between readings.
- *   cold:   against an empty ledger (first start: every component is created)
- *   update: one key of 100,000 changed, against a ledger holding the rest (a normal release)
+ *   cold:   a fresh gate, an empty ledger and nothing handed over (first start: every component new)
+ *   update: one key of 100,000 changed, against a gate holding the previous release, a ledger and
+ *           a hand-over holding the rest (a normal release)
  */
 import { execFile } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import type { DesiredState } from '../src/domain/component.js';
+import { ReleaseGate } from '../src/app/release-gate.js';
+import type { ComponentId, DesiredState } from '../src/domain/component.js';
 import { EMPTY_LEDGER, type LedgerEntry, type LedgerState } from '../src/domain/ledger.js';
-import type { NamespaceContent } from '../src/domain/snapshot.js';
-import { mapLayers } from '../src/mapper/map-layers.js';
-import { parseNamespace } from '../src/mapper/parse-namespace.js';
-import { planChanges } from '../src/planner/plan-changes.js';
+import { freezeSnapshot, snapshotRevision, type NamespaceContent, type SourceSnapshot } from '../src/domain/snapshot.js';
+import { planPushes } from '../src/planner/plan-pushes.js';
 import { changedComponents } from './reference-client.js';
 import { summarize } from './stats.js';
 
@@ -47,18 +48,24 @@ export interface MappingScaleResult {
   readonly inputHeapMb: number;
   /** Heap growth during one cold run, before any GC (what the run allocates, bounded by the peak). */
   readonly runAllocatedMb: number;
-  /** Heap still held after a full GC by what one run produced (layer, desired state, plan). */
+  /** Heap still held after a full GC by what one run produced (the gate and its layer, desired state, plan, hand-over). */
   readonly retainedHeapMb: number;
 }
 
-function content(changedValue: string): NamespaceContent {
+const SOURCE_ID = 'apollo';
+
+/** A release as the Apollo source hands it over: one frozen snapshot of one properties namespace. */
+function release(changedValue: string): SourceSnapshot {
   const configurations: Record<string, string> = {};
   for (let c = 0; c < MAPPING_COMPONENTS; c += 1) {
     for (let k = 0; k < MAPPING_KEYS_PER_COMPONENT; k += 1) {
       configurations[`state.component-${c}.key${k}`] = c === 0 && k === 0 ? changedValue : `value-${c}-${k}`;
     }
   }
-  return { key: 'apollo:application', name: 'application', format: 'properties', configurations, releaseKey: changedValue, origin: 'apollo' };
+  const namespaces: NamespaceContent[] = [
+    { key: 'apollo:application', name: 'application', format: 'properties', configurations, releaseKey: changedValue, origin: 'apollo' },
+  ];
+  return freezeSnapshot({ sourceId: SOURCE_ID, revision: snapshotRevision(namespaces), namespaces, observedAt: 0 });
 }
 
 function ledgerOf(desired: DesiredState): LedgerState {
@@ -77,6 +84,26 @@ function ledgerOf(desired: DesiredState): LedgerState {
   return { version: 1, components };
 }
 
+/** What the agent holds between releases: the gate's last good layers, the ledger, the hand-over. */
+interface AgentState {
+  readonly gate: ReleaseGate;
+  readonly ledger: LedgerState;
+  readonly handedOver: Map<ComponentId, string>;
+}
+
+function freshAgent(): AgentState {
+  return { gate: new ReleaseGate([], [SOURCE_ID]), ledger: EMPTY_LEDGER, handedOver: new Map() };
+}
+
+/** An agent that has applied `previous` and handed every component of it over. */
+function settledAgent(previous: SourceSnapshot): AgentState {
+  const agent = freshAgent();
+  agent.gate.accept(previous);
+  const desired = agent.gate.desired();
+  for (const component of desired.components.values()) agent.handedOver.set(component.id, component.hash);
+  return { ...agent, ledger: ledgerOf(desired) };
+}
+
 interface AgentRun {
   readonly ms: Stages;
   readonly cpuMs: number;
@@ -85,28 +112,31 @@ interface AgentRun {
   readonly retained: unknown;
 }
 
-function agentPipeline(ns: NamespaceContent, ledger: LedgerState): AgentRun {
+/** What `Agent.reconcile` does with one snapshot, stage by stage. */
+function agentPipeline(snapshot: SourceSnapshot, agent: AgentState): AgentRun {
   const cpu = process.cpuUsage();
   const t0 = performance.now();
-  const layer = parseNamespace(ns, []);
+  const rejected = agent.gate.accept(snapshot);
   const t1 = performance.now();
-  const desired = mapLayers([layer]);
+  const desired = agent.gate.desired();
   const t2 = performance.now();
-  const plan = planChanges(desired, ledger);
+  const plan = planPushes(desired, agent.ledger, agent.handedOver);
+  for (const component of plan.push) agent.handedOver.set(component.id, component.hash);
   const t3 = performance.now();
   const used = process.cpuUsage(cpu);
+  if (rejected.length > 0) throw new Error(`the release was rejected: ${rejected[0]!.error.message}`);
   return {
     ms: { parse: t1 - t0, map: t2 - t1, plan: t3 - t2 },
     cpuMs: (used.user + used.system) / 1000,
     desired,
     pushes: plan.push.length,
-    retained: { layer, desired, plan },
+    retained: { agent, desired, plan },
   };
 }
 
-function referenceMapping(ns: NamespaceContent, sent: Map<string, string>): { ms: number; pushes: number } {
+function referenceMapping(snapshot: SourceSnapshot, sent: Map<string, string>): { ms: number; pushes: number } {
   const t0 = performance.now();
-  const pushes = changedComponents(ns.configurations, sent).length;
+  const pushes = changedComponents(snapshot.namespaces[0]!.configurations, sent).length;
   return { ms: performance.now() - t0, pushes };
 }
 
@@ -116,16 +146,16 @@ const mb = (bytes: number): number => bytes / (1024 * 1024);
 function measure(gc: () => void): MappingScaleResult {
   gc();
   const base = process.memoryUsage().heapUsed;
-  const cold = content('v1');
-  const updated = content('v2');
+  const cold = release('v1');
+  const updated = release('v2');
   gc();
   const withInput = process.memoryUsage().heapUsed;
 
-  const first = agentPipeline(cold, EMPTY_LEDGER);
+  const first = agentPipeline(cold, freshAgent());
   const allocated = process.memoryUsage().heapUsed - withInput;
   gc();
   const retained = process.memoryUsage().heapUsed - withInput;
-  const ledger = ledgerOf(first.desired);
+  if (first.pushes !== MAPPING_COMPONENTS) throw new Error(`a first start must push every component, pushed ${first.pushes}`);
 
   const coldRuns: AgentRun[] = [];
   const updateMs: number[] = [];
@@ -136,8 +166,8 @@ function measure(gc: () => void): MappingScaleResult {
     referenceCold.push(referenceMapping(cold, sent).ms);
     const referenceUpdated = referenceMapping(updated, sent);
     referenceUpdate.push(referenceUpdated.ms);
-    coldRuns.push(agentPipeline(cold, EMPTY_LEDGER));
-    const update = agentPipeline(updated, ledger);
+    coldRuns.push(agentPipeline(cold, freshAgent()));
+    const update = agentPipeline(updated, settledAgent(cold));
     updateMs.push(total(update.ms));
     if (update.pushes !== 1 || referenceUpdated.pushes !== 1) {
       throw new Error(`one changed key must push one component: agent ${update.pushes}, reference ${referenceUpdated.pushes}`);
