@@ -84,4 +84,76 @@ describe('mapLayers', () => {
     const desired = mapLayers([layer('application', { 'state.z.k': '1', 'lock.a.k': '1', 'state.a.k': '1' })]);
     assert.deepEqual([...desired.components.keys()], ['lock/a', 'state/a', 'state/z']);
   });
+
+  it('uses a component that one layer alone sets as is', () => {
+    const low = layer('application', { 'state.redis.host': 'h', 'lock.redis.host': 'l' });
+    const high = layer('override', { 'lock.redis.host': 'l2' });
+    const desired = mapLayers([low, high]);
+    assert.equal(desired.components.get('state/redis'), low.components.find((c) => c.id === 'state/redis'));
+    assert.equal(desired.components.get('lock/redis'), high.components[0], 'every surviving key from one layer: that layer\'s component');
+  });
+
+  it('hashes a merged component like any other configuration', () => {
+    const desired = mapLayers([layer('a', { 'state.redis.z': '1', 'state.redis.m': '1' }), layer('b', { 'state.redis.a': '2', 'state.redis.m': '2' })]);
+    const redis = desired.components.get('state/redis')!;
+    assert.deepEqual(Object.keys(redis.metadata), ['a', 'm', 'z']);
+    assert.equal(redis.hash, hashComponent({ kind: 'state', name: 'redis', metadata: { z: '1', m: '2', a: '2' } }));
+    assert.deepEqual(redis.releaseKeys, ['a@rk-a', 'b@rk-b']);
+  });
 });
+
+describe('parseNamespace against the previous layer', () => {
+  it('keeps the metadata and hash of what did not change, and hashes what did', () => {
+    const before = layer('application', { 'state.redis.host': 'h', 'lock.redis.host': 'l' }, 'r1');
+    const after = parseNamespace(properties('application', { 'state.redis.host': 'h', 'lock.redis.host': 'l2' }, 'r2'), [], before);
+    const [lockBefore, stateBefore] = before.components;
+    const [lockAfter, stateAfter] = after.components;
+    assert.equal(stateAfter!.metadata, stateBefore!.metadata);
+    assert.equal(stateAfter!.hash, stateBefore!.hash);
+    assert.deepEqual(stateAfter!.releaseKeys, ['application@r2'], 'release keys are the new release\'s, as without reuse');
+    assert.notEqual(lockAfter!.hash, lockBefore!.hash);
+    assert.deepEqual(lockAfter!.metadata, { host: 'l2' });
+    assert.deepEqual(after, parseNamespace(properties('application', { 'state.redis.host': 'h', 'lock.redis.host': 'l2' }, 'r2'), []));
+  });
+
+  it('reuses whole components when the release is the same (rules replaced)', () => {
+    const before = layer('application', { 'state.redis.host': 'h' }, 'r1');
+    const again = parseNamespace(properties('application', { 'state.redis.host': 'h' }, 'r1'), [], before);
+    assert.equal(again.components[0], before.components[0]);
+  });
+
+  it('does not reuse a component whose keys changed but whose values did not', () => {
+    const before = layer('application', { 'state.redis.a': 'x' }, 'r1');
+    const after = parseNamespace(properties('application', { 'state.redis.b': 'x' }, 'r2'), [], before);
+    assert.deepEqual(after.components[0]?.metadata, { b: 'x' });
+    assert.notEqual(after.components[0]?.hash, before.components[0]?.hash);
+  });
+});
+
+describe('component hashes', () => {
+  const hash = (kind: string, name: string, metadata: Record<string, string>): string => hashComponent({ kind, name, metadata });
+
+  it('frame every string, so moving text between kind, name, keys and values changes the hash', () => {
+    const hashes = [
+      hash('ab', 'c', { k: 'v' }),
+      hash('a', 'bc', { k: 'v' }),
+      hash('a', 'b', { ck: 'v' }),
+      hash('a', 'b', { k: 'v', x: '' }),
+      hash('a', 'b', { kv: '' }),
+      hash('a', 'b', { k: 'v1:x' }),
+      hash('a', 'b', { k: 'v1', x: '' }),
+      hash('a', 'b', {}),
+    ];
+    assert.equal(new Set(hashes).size, hashes.length);
+  });
+
+  it('do not depend on key order, and agree with what the mapper computes for any keys', () => {
+    assert.equal(hash('s', 'r', { b: '1', a: '2' }), hash('s', 'r', { a: '2', b: '1' }));
+    const configurations = { 'state.redis.z': '1', 'state.redis.10': 'ten', 'state.redis.9': 'nine', 'state.redis.__proto__': 'p', 'state.redis.A': 'a' };
+    const redis = mapLayers([layer('application', configurations)]).components.get('state/redis')!;
+    const metadata = Object.fromEntries([['9', 'nine'], ['__proto__', 'p'], ['z', '1'], ['A', 'a'], ['10', 'ten']]) as Record<string, string>;
+    assert.equal(redis.hash, hashComponent({ kind: 'state', name: 'redis', metadata }));
+    assert.deepEqual(redis.metadata, metadata);
+  });
+});
+

@@ -51,6 +51,22 @@ describe('parseNamespace: properties convention', () => {
     assert.deepEqual(layer.warnings, []);
   });
 
+  it('groups keys of one component wherever they are listed', () => {
+    const layer = parseNamespace(
+      properties('application', { 'state.redis.z': '1', 'lock.redis.host': 'l', 'state.redis.a': '2', 'state.redisx.a': '3', 'state.redis.m': '4' }),
+      [],
+    );
+    assert.deepEqual(
+      layer.components.map((c) => [c.id, c.metadata]),
+      [
+        ['lock/redis', { host: 'l' }],
+        ['state/redis', { a: '2', m: '4', z: '1' }],
+        ['state/redisx', { a: '3' }],
+      ],
+    );
+    assert.deepEqual(Object.keys(layer.components[1]!.metadata), ['a', 'm', 'z'], 'metadata keys in code-unit order');
+  });
+
   it('keeps empty values', () => {
     assert.deepEqual(entries(properties('application', { 'state.redis.redisPassword': '' })), [entry('state', 'redis', 'redisPassword', '')]);
   });

@@ -61,4 +61,19 @@ describe('ReleaseGate rejections', () => {
     assert.equal(gate.accept(snapshot('apollo', [good, fixed])).length, 0);
     assert.equal(gate.accept(snapshot('apollo', [good, bad])).length, 1, 'the same bad release coming back is news again');
   });
+
+  it('maps again only when a layer changed, and lends unchanged components to the next release', () => {
+    const gate = new ReleaseGate([], ['apollo']);
+    gate.accept(snapshot('apollo', [ns('application', 'r1', { 'state.redis.a': '1', 'lock.redis.a': '1' }), ns('other', 'o1', { 'oss.x.a': '1' })]));
+    const first = gate.desired();
+    assert.equal(gate.desired(), first);
+    gate.accept(snapshot('apollo', [ns('application', 'r2', { 'state.redis.a': '1', 'lock.redis.a': '2' }), ns('other', 'o1', { 'oss.x.a': '1' })]));
+    const second = gate.desired();
+    assert.notEqual(second, first);
+    assert.equal(second.components.get('oss/x'), first.components.get('oss/x'), 'the untouched namespace: the same component');
+    assert.equal(second.components.get('state/redis')?.hash, first.components.get('state/redis')?.hash);
+    assert.equal(second.components.get('state/redis')?.metadata, first.components.get('state/redis')?.metadata);
+    assert.deepEqual(second.components.get('state/redis')?.releaseKeys, ['application@r2']);
+    assert.notEqual(second.components.get('lock/redis')?.hash, first.components.get('lock/redis')?.hash);
+  });
 });
