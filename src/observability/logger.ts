@@ -25,8 +25,9 @@ const maskSecrets = winston.format((info) => {
   return info;
 });
 
-/** Where logform leaves the formatted line (triple-beam's MESSAGE). */
+/** Where logform leaves the formatted line and the level (triple-beam's MESSAGE and LEVEL). */
 const MESSAGE = Symbol.for('message');
+const LEVEL = Symbol.for('level');
 
 /** winston exports its transport base class as `Transport`; its typings call it `transport`. */
 const TransportBase = (winston as unknown as { Transport: new () => winston.transport }).Transport;
@@ -89,7 +90,7 @@ export interface LoggerOptions {
 
 export function createLogger(options: LoggerOptions = {}): Logger {
   const pretty = options.format === 'pretty';
-  return winston.createLogger({
+  const logger = winston.createLogger({
     level: options.level ?? 'info',
     silent: options.silent ?? false,
     format: winston.format.combine(
@@ -107,6 +108,13 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     ),
     transports: [transportTo(options.stream ?? process.stderr)],
   });
+  // winston drops a line of a level that is off only at the transport, after the whole format
+  // chain (masking, timestamp, JSON) has run; a debug line per push cost more than the info line.
+  const write = logger.write.bind(logger) as (info: winston.Logform.TransformableInfo, ...rest: unknown[]) => boolean;
+  const writeEnabled = (info: winston.Logform.TransformableInfo, ...rest: unknown[]): boolean =>
+    logger.isLevelEnabled(String(info[LEVEL] ?? info.level)) ? write(info, ...rest) : true;
+  logger.write = writeEnabled as typeof logger.write;
+  return logger;
 }
 
 /** A logger that drops everything: for unit tests and for library users who bring none. */

@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { PassThrough } from 'node:stream';
+import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { createLogger, type LogLevel } from '../../src/observability/logger.js';
+
+function capture(level: LogLevel): { logger: ReturnType<typeof createLogger>; lines: () => Array<Record<string, unknown>> } {
+  const stream = new PassThrough();
+  let text = '';
+  stream.on('data', (chunk: Buffer) => {
+    text += chunk.toString();
+  });
+  const lines = (): Array<Record<string, unknown>> =>
+    text
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+  return { logger: createLogger({ level, stream }), lines };
+}
+
+describe('createLogger', () => {
+  test('a level that is off never reaches the format chain, for the logger and its children; a level switched on does', () => {
+    const { logger, lines } = capture('info');
+    const child = logger.child({ source: 'apollo' });
+    // A nested getter shows whether the format chain (masking, JSON) read the line's fields;
+    // winston's own copy of the fields takes the nested object by reference.
+    let read = false;
+    const fields = {
+      detail: {
+        get component(): string {
+          read = true;
+          return 'state/redis';
+        },
+      },
+    };
+    logger.debug('component applied', fields);
+    child.debug('Apollo config fetched', fields);
+    logger.log('debug', 'push superseded', fields);
+    assert.equal(read, false);
+    assert.deepEqual(lines(), []);
+
+    logger.level = 'debug';
+    child.debug('Apollo config fetched', { status: 200 });
+    assert.deepEqual(
+      lines().map((line) => [line['level'], line['message'], line['source'], line['status']]),
+      [['debug', 'Apollo config fetched', 'apollo', 200]],
+    );
+  });
+
+  test('secret-looking values are masked at any depth', () => {
+    const { logger, lines } = capture('info');
+    logger.info('applied', { redisPassword: 's3cret', metadata: { accessKey: 'k', host: 'h' } });
+    const [line] = lines();
+    assert.equal(line?.['redisPassword'], '***');
+    assert.deepEqual(line?.['metadata'], { accessKey: '***', host: 'h' });
+  });
+
+  test('lines to the process stderr are batched per turn, in order, and flushed if the process exits first', () => {
+    const script = [
+      `import { createLogger } from ${JSON.stringify(fileURLToPath(new URL('../../src/observability/logger.ts', import.meta.url)))};`,
+      "const logger = createLogger({ level: 'info' });",
+      "for (let i = 0; i < 3; i += 1) logger.info('line', { i });",
+      "setImmediate(() => { logger.warn('last', { password: 'p' }); process.exit(3); });",
+    ].join('\n');
+    const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 15_000 });
+    assert.equal(run.status, 3);
+    const lines = run.stderr
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    assert.deepEqual(
+      lines.map((line) => [line['message'], line['i'] ?? line['password']]),
+      [
+        ['line', 0],
+        ['line', 1],
+        ['line', 2],
+        ['last', '***'],
+      ],
+    );
+  });
+});
