@@ -99,7 +99,7 @@ export class ReleaseGate {
     if (last !== undefined && last.layers.length === layers.length && last.layers.every((layer, index) => layer === layers[index])) {
       return last.desired;
     }
-    const desired = mapLayers(layers);
+    const desired = mapLayers(layers, last?.desired);
     this.mapped = { layers, desired };
     return desired;
   }

@@ -11,9 +11,10 @@ interface LayerPart {
 /**
  * A component several layers set: a later layer overrides an earlier one key by key, and only
  * layers whose values survived count among its release keys. When they all come from one
- * layer that sets nothing else, that layer's component is the result as is.
+ * layer that sets nothing else, that layer's component is the result as is; `like`, the same
+ * component as last mapped, lends its metadata and hash when the result has not changed.
  */
-function mergeParts(parts: readonly LayerPart[], layers: readonly ParsedLayer[]): DesiredComponent {
+function mergeParts(parts: readonly LayerPart[], layers: readonly ParsedLayer[], like: DesiredComponent | undefined): DesiredComponent {
   const { kind, name, id } = parts[0]!.component;
   const draft = newDraft(kind, name, id);
   const setBy = new Map<string, LayerPart>();
@@ -27,15 +28,16 @@ function mergeParts(parts: readonly LayerPart[], layers: readonly ParsedLayer[])
   const contributors = [...new Set(setBy.values())].sort((a, b) => a.layer - b.layer);
   const only = contributors.length === 1 ? contributors[0]!.component : undefined;
   if (only !== undefined && Object.keys(only.metadata).length === setBy.size) return only;
-  return freezeDraft(draft, { releaseKeys: Object.freeze(contributors.map((part) => layerReleaseKey(layers[part.layer]!))) });
+  return freezeDraft(draft, { releaseKeys: Object.freeze(contributors.map((part) => layerReleaseKey(layers[part.layer]!))) }, like);
 }
 
 /**
  * Merges layers, lowest priority first. A component exists only while at least one layer sets
  * at least one of its keys; one that a single layer sets is that layer's, unchanged, so an
- * unchanged layer costs no re-hashing however often the set is mapped again.
+ * unchanged layer costs no re-hashing however often the set is mapped again. `previous`, the
+ * last result, spares re-hashing merged components that did not change.
  */
-export function mapLayers(layers: readonly ParsedLayer[]): DesiredState {
+export function mapLayers(layers: readonly ParsedLayer[], previous?: DesiredState): DesiredState {
   const components = new Map<ComponentId, DesiredComponent>();
   // Every layer is in id order: walk them together, taking the smallest id each time.
   const cursors = layers.map(() => 0);
@@ -69,7 +71,7 @@ export function mapLayers(layers: readonly ParsedLayer[]): DesiredState {
       parts.push({ component, layer: index });
       cursors[index] = cursors[index]! + 1;
     }
-    components.set(id, mergeParts(parts, layers));
+    components.set(id, mergeParts(parts, layers, previous?.components.get(id)));
   }
   return Object.freeze({
     components,

@@ -102,6 +102,20 @@ describe('mapLayers', () => {
   });
 });
 
+describe('mapLayers against the previous result', () => {
+  it('keeps the metadata and hash of a merged component that did not change', () => {
+    const low = layer('application', { 'state.redis.host': 'h', 'state.redis.port': '1' }, 'r1');
+    const high = layer('override', { 'state.redis.port': '2' }, 'o1');
+    const first = mapLayers([low, high]);
+    const again = mapLayers([layer('application', { 'state.redis.host': 'h', 'state.redis.port': '1', 'lock.a.b': 'c' }, 'r2'), high], first);
+    const [before, after] = [first.components.get('state/redis')!, again.components.get('state/redis')!];
+    assert.equal(after.metadata, before.metadata);
+    assert.equal(after.hash, before.hash);
+    assert.deepEqual(after.releaseKeys, ['application@r2', 'override@o1']);
+    assert.deepEqual(again, mapLayers([layer('application', { 'state.redis.host': 'h', 'state.redis.port': '1', 'lock.a.b': 'c' }, 'r2'), high]));
+  });
+});
+
 describe('parseNamespace against the previous layer', () => {
   it('keeps the metadata and hash of what did not change, and hashes what did', () => {
     const before = layer('application', { 'state.redis.host': 'h', 'lock.redis.host': 'l' }, 'r1');
