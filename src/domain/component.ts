@@ -27,3 +27,8 @@ export interface DesiredState {
   /** Things the mapper skipped but an operator should see (ignored keys and the like). */
   readonly warnings: readonly string[];
 }
+
+/** UTF-16 code-unit order: how ids and metadata keys are sorted in every output, independent of locale. */
+export function compareCodeUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,4 +1,4 @@
-import { componentId, type ComponentId, type DesiredComponent } from '../domain/component.js';
+import { compareCodeUnits, componentId, type ComponentId, type DesiredComponent } from '../domain/component.js';
 import { hashSortedMetadata } from '../domain/hash.js';
 import type { ReadOutcome } from './parsed-layer.js';
 
@@ -26,10 +26,6 @@ export interface LargeValue {
 export function setMetadata(metadata: Record<string, string>, key: string, value: string): void {
   if (key === '__proto__') Object.defineProperty(metadata, key, { value, enumerable: true, writable: true, configurable: true });
   else metadata[key] = value;
-}
-
-function byCodeUnits(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function inCodeUnitOrder(keys: readonly string[]): boolean {
@@ -74,7 +70,7 @@ export function freezeDraft(draft: MetadataDraft, options: FreezeOptions, like?:
     // One call instead of a keyed load per key, which is megamorphic across components.
     values = Object.values(metadata);
   } else {
-    keys.sort(byCodeUnits);
+    keys.sort(compareCodeUnits);
     values = keys.map((key) => metadata[key]!);
     metadata = {};
     for (let index = 0; index < keys.length; index += 1) setMetadata(metadata, keys[index]!, values[index]!);
@@ -139,7 +135,7 @@ export function freezeDrafts(
   drafts: MetadataDraft[],
   options: FreezeOptions & { readonly previous?: readonly DesiredComponent[] | undefined },
 ): DesiredComponent[] {
-  drafts.sort((a, b) => byCodeUnits(a.id, b.id));
+  drafts.sort((a, b) => compareCodeUnits(a.id, b.id));
   const previous = options.previous ?? [];
   const out: DesiredComponent[] = [];
   let cursor = 0;

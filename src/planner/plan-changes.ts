@@ -1,4 +1,4 @@
-import type { ComponentId, DesiredComponent, DesiredState } from '../domain/component.js';
+import { compareCodeUnits, type ComponentId, type DesiredComponent, type DesiredState } from '../domain/component.js';
 import type { LedgerEntry, LedgerState } from '../domain/ledger.js';
 import type { ComponentChange, KeyChange, Plan } from '../domain/plan.js';
 
@@ -7,13 +7,9 @@ export interface PlanOptions {
   readonly all?: boolean;
 }
 
-function byCodeUnits(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
 /** Per-key differences from `before` to `after`, sorted by key. */
 function diffMetadata(before: Readonly<Record<string, string>>, after: Readonly<Record<string, string>>): KeyChange[] {
-  const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort(byCodeUnits);
+  const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort(compareCodeUnits);
   const changes: KeyChange[] = [];
   for (const key of keys) {
     const was = Object.hasOwn(before, key) ? before[key] : undefined;
@@ -50,7 +46,7 @@ function compare(id: ComponentId, desired: DesiredComponent | undefined, entry: 
 }
 
 export function planChanges(desired: DesiredState, ledger: LedgerState, options: PlanOptions = {}): Plan {
-  const ids = [...new Set([...desired.components.keys(), ...Object.keys(ledger.components)])].sort(byCodeUnits);
+  const ids = [...new Set([...desired.components.keys(), ...Object.keys(ledger.components)])].sort(compareCodeUnits);
   const changes: ComponentChange[] = [];
   const push: DesiredComponent[] = [];
   for (const id of ids) {

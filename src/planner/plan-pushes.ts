@@ -1,4 +1,4 @@
-import type { ComponentId, DesiredComponent, DesiredState } from '../domain/component.js';
+import { compareCodeUnits, type ComponentId, type DesiredComponent, type DesiredState } from '../domain/component.js';
 import type { LedgerState } from '../domain/ledger.js';
 
 /** What `run` does with a release: no per-key differences, which only `diff` and `apply` print. */
@@ -10,10 +10,6 @@ export interface PushPlan {
    * cannot unload a component: they are to be marked removed in the ledger, never pushed.
    */
   readonly removed: readonly ComponentId[];
-}
-
-function byCodeUnits(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /**
@@ -33,6 +29,6 @@ export function planPushes(desired: DesiredState, ledger: LedgerState, handedOve
   for (const id in entries) {
     if (entries[id]!.status === 'applied' && !desired.components.has(id)) removed.push(id);
   }
-  removed.sort(byCodeUnits);
+  removed.sort(compareCodeUnits);
   return Object.freeze({ push: Object.freeze(push), removed: Object.freeze(removed) });
 }
