@@ -16,10 +16,17 @@ interface Skipped {
   readonly problems: string[];
 }
 
-/** Where a key's first two dots are, or -1: `<kind>.<name>.<metadataKey>` has both, nothing empty. */
+function noneSkipped(): Skipped & { readonly emptyAfterPrefix: string[] } {
+  return { ignored: [], problems: [], emptyAfterPrefix: [] };
+}
+
 function secondDot(key: string, first: number): number {
-  const second = first < 0 ? -1 : key.indexOf('.', first + 1);
-  return second < 0 ? -1 : second;
+  return first < 0 ? -1 : key.indexOf('.', first + 1);
+}
+
+/** `<kind>.<name>.<metadataKey>`, given where its first two dots are: none of the three empty. */
+function readable(key: string, first: number, second: number): boolean {
+  return first > 0 && second > first + 1 && second < key.length - 1;
 }
 
 /** A key the convention cannot read: a warning when it has fewer than three segments, else a problem. */
@@ -31,7 +38,7 @@ function skipKey(key: string, second: number, skipped: Skipped): void {
 function readConventionKey(key: string, value: string, groups: ComponentGroups, skipped: Skipped): void {
   const first = key.indexOf('.');
   const second = secondDot(key, first);
-  if (first > 0 && second > first + 1 && second < key.length - 1) {
+  if (readable(key, first, second)) {
     setMetadata(groups.draft(key.slice(0, first), key.slice(first + 1, second)).metadata, key.slice(second + 1), value);
   } else {
     skipKey(key, second, skipped);
@@ -44,8 +51,9 @@ function readConventionKey(key: string, value: string, groups: ComponentGroups, 
  * component, and keys of one component usually come together (Apollo keeps insertion order),
  * so a prefix equal to the last one reuses its draft without a lookup (cheaper here than
  * `startsWith`, which measured three times slower than the two `indexOf` calls and a compare).
+ * Undefined when a kind or name holds a `/`, which this path cannot group by id.
  */
-function readConvention(configurations: Readonly<Record<string, string>>, skipped: Skipped): MetadataDraft[] {
+function readConvention(configurations: Readonly<Record<string, string>>, skipped: Skipped): MetadataDraft[] | undefined {
   const keys = Object.keys(configurations);
   // Keyed by prefix, which names kind and name as one (neither holds a dot): no id map needed.
   const byPrefix = new Map<string, MetadataDraft>();
@@ -56,7 +64,7 @@ function readConvention(configurations: Readonly<Record<string, string>>, skippe
     const key = keys[index]!;
     const first = key.indexOf('.');
     const second = secondDot(key, first);
-    if (first <= 0 || second <= first + 1 || second === key.length - 1) {
+    if (!readable(key, first, second)) {
       skipKey(key, second, skipped);
       continue;
     }
@@ -64,7 +72,11 @@ function readConvention(configurations: Readonly<Record<string, string>>, skippe
     if (draft === undefined || prefix !== lastPrefix) {
       draft = byPrefix.get(prefix);
       if (draft === undefined) {
-        draft = newDraft(key.slice(0, first), key.slice(first + 1, second));
+        const kind = key.slice(0, first);
+        const name = key.slice(first + 1, second);
+        // `a/b.c.` and `a.b/c.` name one id, a/b/c: only a map by id merges them as one component.
+        if (kind.includes('/') || name.includes('/')) return undefined;
+        draft = newDraft(kind, name);
         byPrefix.set(prefix, draft);
         drafts.push(draft);
       }
@@ -76,7 +88,7 @@ function readConvention(configurations: Readonly<Record<string, string>>, skippe
 }
 
 /**
- * Where rules apply: a key taken by a rule is not also read by the convention, and rule entries
+ * Where rules apply (or no rule, when ids need a map): a key taken by a rule is not also read by the convention, and rule entries
  * are added after the convention's so that, where both set the same metadata key of the same
  * component, the rule wins. Also returns the `<kind>.<name>.<metadataKey>` keys the rules override.
  */
@@ -119,9 +131,11 @@ function overriddenByRules(groups: ComponentGroups, claimed: readonly ParsedEntr
 /** Reads a properties namespace: the rules that apply to it, and the convention for the other keys. */
 export function readProperties(ns: NamespaceContent, rules: readonly ComponentRule[]): ReadDrafts {
   const applicable = rules.filter((rule) => ruleAppliesTo(rule, ns));
-  const skipped = { ignored: [] as string[], problems: [] as string[], emptyAfterPrefix: [] as string[] };
+  let skipped = noneSkipped();
+  const convention = applicable.length === 0 ? readConvention(ns.configurations, skipped) : undefined;
+  if (convention === undefined) skipped = noneSkipped();
   const { drafts, overridden } =
-    applicable.length > 0 ? readWithRules(ns.configurations, applicable, skipped) : { drafts: readConvention(ns.configurations, skipped), overridden: [] };
+    convention !== undefined ? { drafts: convention, overridden: [] } : readWithRules(ns.configurations, applicable, skipped);
 
   for (const list of [skipped.ignored, skipped.emptyAfterPrefix, skipped.problems, overridden]) list.sort();
   const warnings: string[] = [];

@@ -67,6 +67,14 @@ describe('parseNamespace: properties convention', () => {
     assert.deepEqual(Object.keys(layer.components[1]!.metadata), ['a', 'm', 'z'], 'metadata keys in code-unit order');
   });
 
+  it('merges keys whose kind and name differ but name the same id, as one component', () => {
+    const layer = parseNamespace(properties('application', { 'a/b.c.x': '1', 'a.b/c.y': '2', 'a/b.c.y': '3' }), []);
+    assert.deepEqual(
+      layer.components.map((c) => [c.id, c.kind, c.name, c.metadata]),
+      [['a/b/c', 'a/b', 'c', { x: '1', y: '3' }]],
+    );
+  });
+
   it('keeps empty values', () => {
     assert.deepEqual(entries(properties('application', { 'state.redis.redisPassword': '' })), [entry('state', 'redis', 'redisPassword', '')]);
   });
