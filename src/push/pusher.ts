@@ -17,9 +17,10 @@ export interface PusherOptions {
   /** Called once per accepted submit when it ends; errors it throws are logged, never raised. */
   readonly onOutcome?: (outcome: PushOutcome) => void;
   /**
-   * ApplyConfiguration calls in flight at once, over all components. Default 64: a call is
-   * cheap for Layotto and HTTP/2 multiplexes them on one connection, so a release of hundreds
-   * of components is bound by round trips unless many are in flight.
+   * ApplyConfiguration calls in flight at once, over all components. Default 256: a call is
+   * cheap for Layotto and HTTP/2 multiplexes them on one connection; calls started together
+   * share socket writes, so a release of hundreds of components goes out in a few waves
+   * (bench figure 3a, 500 components: worst round 0.85–1.5 s with 64 in flight, mostly 0.6–0.7 s with 256).
    */
   readonly concurrency?: number;
   /** Deadline of each single call. */
@@ -43,7 +44,7 @@ export class Pusher {
   private stopped = false;
 
   constructor(private readonly options: PusherOptions) {
-    this.slots = new PushSlots(options.concurrency ?? 64);
+    this.slots = new PushSlots(options.concurrency ?? 256);
     this.settings = {
       callDeadlineMs: options.callDeadlineMs ?? 5_000,
       minIntervalMs: options.minIntervalMs ?? 50,
