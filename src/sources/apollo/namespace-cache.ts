@@ -88,7 +88,11 @@ export class NamespaceCache {
   async write(namespace: NamespaceName, content: CachedNamespace): Promise<void> {
     const path = this.pathFor(namespace);
     const header = JSON.stringify({ version: 1, namespace: namespace.remote, releaseKey: content.releaseKey });
-    const entries = Object.entries(content.configurations).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const { configurations } = content;
+    // The default sort orders by UTF-16 code units, as `<` does, without a comparator call per pair.
+    const entries = Object.keys(configurations)
+      .sort()
+      .map((key): [string, string] => [key, configurations[key] ?? '']);
     const text = stringifyProperties(entries, { comments: ['Persisted by apollo-sidecar-agent', `${MARKER}${header}`], ascii: true });
     try {
       await writeFileAtomic(path, text, 0o600);
