@@ -82,7 +82,7 @@ mark(Pusher.prototype, 'submit', 'pusher submit');
 mark(GrpcSidecarClient.prototype, 'apply', 'grpc apply');
 mark(Agent.prototype, 'onSnapshot', 'agent onSnapshot');
 mark(Agent.prototype, 'onOutcome', 'agent onOutcome');
-mark(PushSlots.prototype, 'acquire', 'push slot');
+mark(PushSlots.prototype, 'tryAcquire', 'push slot');
 mark(ComponentQueue.prototype, 'deliver', 'queue deliver');
 const markSamples = new Map<string, number[]>();
 
