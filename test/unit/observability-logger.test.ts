@@ -1,22 +1,15 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { PassThrough } from 'node:stream';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { createLogger, type LogLevel } from '../../src/observability/logger.js';
+import type { LogLevel } from '../../src/observability/logger.js';
+import { capturingLogger } from '../support/capturing-logger.js';
 
-function capture(level: LogLevel): { logger: ReturnType<typeof createLogger>; lines: () => Array<Record<string, unknown>> } {
-  const stream = new PassThrough();
-  let text = '';
-  stream.on('data', (chunk: Buffer) => {
-    text += chunk.toString();
-  });
-  const lines = (): Array<Record<string, unknown>> =>
-    text
-      .split('\n')
-      .filter((line) => line !== '')
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
-  return { logger: createLogger({ level, stream }), lines };
+/** The shared capturing logger (debug) at `level`. */
+function capture(level: LogLevel): ReturnType<typeof capturingLogger> {
+  const captured = capturingLogger();
+  captured.logger.level = level;
+  return captured;
 }
 
 describe('createLogger', () => {
@@ -38,12 +31,12 @@ describe('createLogger', () => {
     child.debug('Apollo config fetched', fields);
     logger.log('debug', 'push superseded', fields);
     assert.equal(read, false);
-    assert.deepEqual(lines(), []);
+    assert.equal(lines.length, 0);
 
     logger.level = 'debug';
     child.debug('Apollo config fetched', { status: 200 });
     assert.deepEqual(
-      lines().map((line) => [line['level'], line['message'], line['source'], line['status']]),
+      lines.map((line) => [line.level, line.message, line['source'], line['status']]),
       [['debug', 'Apollo config fetched', 'apollo', 200]],
     );
   });
@@ -51,7 +44,7 @@ describe('createLogger', () => {
   test('secret-looking values are masked at any depth', () => {
     const { logger, lines } = capture('info');
     logger.info('applied', { redisPassword: 's3cret', metadata: { accessKey: 'k', host: 'h' } });
-    const [line] = lines();
+    const [line] = lines;
     assert.equal(line?.['redisPassword'], '***');
     assert.deepEqual(line?.['metadata'], { accessKey: '***', host: 'h' });
   });

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
-import { PassThrough } from 'node:stream';
 import { describe, test, type TestContext } from 'node:test';
 import { componentId, type ComponentConfig, type DesiredComponent } from '../../src/domain/component.js';
 import { hashComponent } from '../../src/domain/hash.js';
-import { createLogger, silentLogger, type Logger } from '../../src/observability/logger.js';
+import { silentLogger, type Logger } from '../../src/observability/logger.js';
 import { createMetrics, type AgentMetrics } from '../../src/observability/metrics.js';
 import { Pusher, type PushOutcome, type PusherOptions } from '../../src/push/pusher.js';
 import { SidecarCallError, type SidecarClient } from '../../src/sidecar/sidecar-client.js';
+import type { LogLine } from '../support/agent-process.js';
+import { capturingLogger } from '../support/capturing-logger.js';
 
 /** Polls with ref'd timers: the pusher's own sleeps are unref'd and would let the loop run dry. */
 async function waitUntil(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
@@ -128,18 +129,9 @@ async function counter(metrics: AgentMetrics, result: string, name = 'redis'): P
   return values.find((v) => v.labels.result === result && v.labels.name === name)?.value ?? 0;
 }
 
-function captureLogs(): { logger: Logger; lines: () => Array<Record<string, unknown>> } {
-  const stream = new PassThrough();
-  let text = '';
-  stream.on('data', (chunk: Buffer) => {
-    text += chunk.toString();
-  });
-  const lines = (): Array<Record<string, unknown>> =>
-    text
-      .split('\n')
-      .filter((line) => line.trim() !== '')
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
-  return { logger: createLogger({ level: 'debug', stream }), lines };
+function captureLogs(): { logger: Logger; lines: () => LogLine[] } {
+  const { logger, lines } = capturingLogger();
+  return { logger, lines: () => lines };
 }
 
 describe('Pusher', () => {
