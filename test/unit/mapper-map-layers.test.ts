@@ -144,6 +144,44 @@ describe('parseNamespace against the previous layer', () => {
   });
 });
 
+describe('parseNamespace against the previous layer, whatever changed', () => {
+  const base: Record<string, string> = {
+    'state.redis.host': 'h',
+    'state.redis.port': '1',
+    'lock.redis.host': 'l',
+    'oss.demo.endpoint': 'e',
+    'oss.demo.__proto__': 'p',
+    'server.port': '8080',
+  };
+  const previous = layer('application', base, 'r1');
+  const { 'state.redis.port': _port, ...withoutPort } = base;
+  const { 'lock.redis.host': _lock, ...withoutLock } = base;
+  const { 'oss.demo.endpoint': _endpoint, ...withoutEndpoint } = base;
+  const changes: [string, Record<string, string>][] = [
+    ['nothing', base],
+    ['a value', { ...base, 'state.redis.port': '2' }],
+    ['a key added', { ...base, 'state.redis.db': '0' }],
+    ['a key removed', withoutPort],
+    ['a component added', { ...base, 'sequencer.redis.host': 's' }],
+    ['a component removed', withoutLock],
+    ['a key renamed, values kept', { ...withoutEndpoint, 'oss.demo.url': 'e' }],
+    ['a key moved to another component', { ...withoutEndpoint, 'oss.other.endpoint': 'e' }],
+    ['the same keys in another order', Object.fromEntries(Object.entries(base).reverse())],
+    ['a kind holding a slash', { ...base, 'a/b.c.x': '1', 'a.b/c.y': '2' }],
+  ];
+  for (const [label, configurations] of changes) {
+    it(`maps ${label} exactly as a fresh read does, lending what did not change`, () => {
+      const next = properties('application', configurations, 'r2');
+      const lent = parseNamespace(next, [], previous);
+      assert.deepEqual(lent, parseNamespace(next, []));
+      for (const component of lent.components) {
+        const before = previous.components.find((c) => c.id === component.id);
+        if (before !== undefined && before.hash === component.hash) assert.equal(component.metadata, before.metadata, component.id);
+      }
+    });
+  }
+});
+
 describe('component hashes', () => {
   const hash = (kind: string, name: string, metadata: Record<string, string>): string => hashComponent({ kind, name, metadata });
 
