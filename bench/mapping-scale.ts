@@ -107,12 +107,14 @@ function settledAgent(previous: SourceSnapshot): AgentState {
 interface AgentRun {
   readonly ms: Stages;
   readonly cpuMs: number;
-  readonly desired: DesiredState;
   readonly pushes: number;
   readonly retained: unknown;
 }
 
-/** What `Agent.reconcile` does with one snapshot, stage by stage. */
+/**
+ * What the agent does with one snapshot, stage by stage: the gate takes it, maps the layers,
+ * plans the pushes, records them as handed over (Agent.reconcile, with planPushes).
+ */
 function agentPipeline(snapshot: SourceSnapshot, agent: AgentState): AgentRun {
   const cpu = process.cpuUsage();
   const t0 = performance.now();
@@ -128,7 +130,6 @@ function agentPipeline(snapshot: SourceSnapshot, agent: AgentState): AgentRun {
   return {
     ms: { parse: t1 - t0, map: t2 - t1, plan: t3 - t2 },
     cpuMs: (used.user + used.system) / 1000,
-    desired,
     pushes: plan.push.length,
     retained: { agent, desired, plan },
   };
