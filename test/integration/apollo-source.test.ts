@@ -241,8 +241,21 @@ test('cache: written after a fetch, used while Apollo is down, then Apollo catch
   await waitFor(() => w.snapshots.length === 2);
   assert.equal(w.snapshots[1]?.namespaces[0]?.origin, 'apollo');
   assert.deepEqual(configsOf(w.snapshots[1], 'application'), { 'state.redis.host': 'fresh:2' });
-  // The cache is written right after the snapshot goes out.
+  // The cache is written soon after the snapshot goes out (cacheWriteDelayMs, 1 s by default).
   await waitFor(async () => /^state\.redis\.host=fresh:2$/m.test(await readFile(cacheFile, 'utf8')));
+});
+
+test('cache: a write waits cacheWriteDelayMs after its release; stopping writes what is pending', async () => {
+  const apollo = await fake();
+  const cacheDir = await tempDir();
+  apollo.publish('application', { 'state.redis.host': 'h1' });
+  const w = watch({ configServices: [apollo.url], cacheDir, cacheWriteDelayMs: 60_000 });
+  await waitFor(() => w.snapshots.length === 1);
+  await waitFor(() => w.lines.some((line) => line.message === 'Apollo namespace updated'));
+  const cacheFile = join(cacheDir, 'app', 'config-cache', 'app+default+application.properties');
+  await assert.rejects(readFile(cacheFile, 'utf8'), { code: 'ENOENT' });
+  await w.stop();
+  assert.match(await readFile(cacheFile, 'utf8'), /^state\.redis\.host=h1$/m);
 });
 
 test('load fails with a SourceError only when a namespace is neither in Apollo nor in the cache', async () => {

@@ -9,6 +9,7 @@ import { ApolloHttp, type FetchImpl } from './apollo-http.js';
 import { BackoffStreak, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import { ConfigServiceLocator } from './config-service-locator.js';
 import { localIpv4 } from './local-ip.js';
+import { DeferredCacheWrites } from './deferred-cache-writes.js';
 import { NamespaceCache, type CachedNamespace } from './namespace-cache.js';
 import { NamespaceFetcher } from './namespace-fetcher.js';
 import { parseNamespaceName, type NamespaceName } from './namespace-name.js';
@@ -35,6 +36,8 @@ export interface ApolloSourceOptions {
   readonly ip?: string;
   /** `<state-dir>/apollo-cache`; without it nothing is cached. */
   readonly cacheDir?: string;
+  /** How long a cache write waits after its release was emitted, so the release's pushes go first. Default 1 s. */
+  readonly cacheWriteDelayMs?: number;
   /** Full re-fetch of every namespace, a safety net under the long-poll. Default 5 min. */
   readonly refreshIntervalMs?: number;
   /** Read timeout of one long-poll. Default 90 s (the server holds 60 s). */
@@ -82,6 +85,7 @@ const tuningSchema = z.object({
   minPollIntervalMs: z.number().min(0).optional(),
   maxBodyBytes: z.number().int().positive().optional(),
   maxValueBytes: z.number().int().positive().optional(),
+  cacheWriteDelayMs: z.number().min(0).optional(),
   backoff: z
     .object({ initialMs: z.number().positive().optional(), maxMs: z.number().positive().optional() })
     .optional(),
@@ -114,13 +118,14 @@ export class ApolloSource implements Source {
   readonly #locator: ConfigServiceLocator;
   readonly #fetcher: NamespaceFetcher;
   readonly #cache: NamespaceCache | undefined;
+  readonly #cacheWrites: DeferredCacheWrites | undefined;
   readonly #backoff: BackoffOptions;
   readonly #cluster: string;
   readonly #ip: string | undefined;
   readonly #logger: Logger;
   #queue: Promise<unknown> = Promise.resolve();
-  /** Releases accepted since the last emit: logged and cached after it, so neither delays a release. */
-  readonly #unpersisted = new Map<NamespaceState, CachedNamespace & { readonly previousReleaseKey: string | undefined }>();
+  /** Releases accepted since the last emit: logged and handed to the cache after it, so neither delays a release. */
+  readonly #accepted = new Map<NamespaceState, CachedNamespace & { readonly previousReleaseKey: string | undefined }>();
   #poller: NotificationPoller | undefined;
 
   constructor(private readonly options: ApolloSourceOptions) {
@@ -180,14 +185,16 @@ export class ApolloSource implements Source {
     this.#cache = options.cacheDir
       ? new NamespaceCache({ dir: options.cacheDir, appId: options.appId, cluster: this.#cluster, logger: this.#logger })
       : undefined;
+    this.#cacheWrites = this.#cache ? new DeferredCacheWrites(this.#cache, options.cacheWriteDelayMs ?? 1_000) : undefined;
   }
 
   async load(signal?: AbortSignal): Promise<SourceSnapshot> {
     const observedAt = Date.now();
     await this.#serial(async () => {
       await this.#sync(this.#states, signal);
-      await this.#persist();
+      await this.#afterEmit();
     });
+    await this.#cacheWrites?.flush();
     const missing = this.#states.filter((state) => !state.content);
     if (missing.length > 0) {
       const details = missing.map((state) => `${state.name.configured} (${state.lastError ?? 'release rejected'})`);
@@ -221,7 +228,7 @@ export class ApolloSource implements Source {
       await this.#serial(async () => {
         await this.#sync(this.#states, signal);
         if (!signal.aborted) emit(observedAt);
-        await this.#persist();
+        await this.#afterEmit();
       });
       if (signal.aborted) return;
       await Promise.all([
@@ -231,6 +238,7 @@ export class ApolloSource implements Source {
     } finally {
       if (this.#poller === poller) this.#poller = undefined;
       await this.#queue;
+      await this.#cacheWrites?.flush();
     }
   }
 
@@ -249,7 +257,7 @@ export class ApolloSource implements Source {
       }),
     );
     if (!signal.aborted) emit(observedAt);
-    await this.#persist();
+    await this.#afterEmit();
     return settled;
   }
 
@@ -279,7 +287,7 @@ export class ApolloSource implements Source {
       await this.#serial(async () => {
         await this.#sync(targets, signal);
         if (!signal.aborted) emit(observedAt);
-        await this.#persist();
+        await this.#afterEmit();
       });
     }
   }
@@ -328,15 +336,15 @@ export class ApolloSource implements Source {
     const configurations = unchanged ? previous.configurations : Object.freeze(fetched);
     state.content = { releaseKey, configurations, origin: 'apollo' };
     if (unchanged && previous.releaseKey === releaseKey) return;
-    this.#unpersisted.set(state, { releaseKey, configurations, previousReleaseKey: previous?.releaseKey });
+    this.#accepted.set(state, { releaseKey, configurations, previousReleaseKey: previous?.releaseKey });
   }
 
   /** After a turn of the event loop, so that the pushes of the release just emitted reach the wire first. */
-  async #persist(): Promise<void> {
-    if (this.#unpersisted.size === 0) return;
+  async #afterEmit(): Promise<void> {
+    if (this.#accepted.size === 0) return;
     await setImmediate();
-    const accepted = [...this.#unpersisted];
-    this.#unpersisted.clear();
+    const accepted = [...this.#accepted];
+    this.#accepted.clear();
     for (const [state, { releaseKey, previousReleaseKey, configurations }] of accepted) {
       this.#logger.info('Apollo namespace updated', {
         namespace: state.name.configured,
@@ -344,7 +352,7 @@ export class ApolloSource implements Source {
         previousReleaseKey,
         keys: Object.keys(configurations).length,
       });
-      await this.#cache?.write(state.name, { releaseKey, configurations });
+      this.#cacheWrites?.schedule(state.name, { releaseKey, configurations });
     }
   }
 
