@@ -63,13 +63,14 @@ export class ComponentQueue {
   private lastCallAt = Number.NEGATIVE_INFINITY;
   /** Holds the pending submit until `minIntervalMs` after the last call. */
   private intervalTimer: NodeJS.Timeout | undefined;
-  private readonly stopController = new AbortController();
+  /** Set by stop(): a flag, since nothing waits on it (a delivery's own controller is what stop() aborts). */
+  private stopped = false;
 
   constructor(private readonly deps: ComponentQueueDeps) {}
 
   /** False when the submit was dropped: stopped, or the same hash is already on its way or quarantined. */
   submit(request: PushRequest): boolean {
-    if (this.stopController.signal.aborted) return false;
+    if (this.stopped) return false;
     if (!request.force && this.isDuplicate(request.component.hash)) return false;
     const replaced = this.pending;
     this.pending = request;
@@ -103,8 +104,8 @@ export class ComponentQueue {
 
   /** Abandons the pending submit and cuts retries short; a call in flight ends by its deadline. */
   stop(): void {
-    if (this.stopController.signal.aborted) return;
-    this.stopController.abort(new Stopped());
+    if (this.stopped) return;
+    this.stopped = true;
     clearTimeout(this.intervalTimer);
     this.intervalTimer = undefined;
     this.current?.controller.abort(new Stopped());
@@ -125,7 +126,7 @@ export class ComponentQueue {
    * at the interval's end (in a burst the latest submit wins).
    */
   private pump(): void {
-    if (this.current || this.intervalTimer || !this.pending || this.stopController.signal.aborted) return;
+    if (this.current || this.intervalTimer || !this.pending || this.stopped) return;
     const wait = this.lastCallAt + this.deps.settings.minIntervalMs - performance.now();
     if (wait > 0) {
       // Re-checked when it fires: timers count from the event loop's cached clock and may fire a little early.
