@@ -149,6 +149,9 @@ async function readLimited(response: Response, limit: number, url: string): Prom
     throw new ResponseTooLargeError(url, limit);
   }
   if (!response.body) return '';
+  // A declared length is enforced by the HTTP framing, so the body cannot outgrow it: read it
+  // whole, without a promise per chunk (the usual case: Apollo answers with a Content-Length).
+  if (Number.isFinite(declared)) return response.text();
   const reader = response.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
