@@ -10,7 +10,7 @@ import { HealthServer, type Readiness } from '../observability/health-server.js'
 import { createLogger, type Logger } from '../observability/logger.js';
 import { createMetrics, type AgentMetrics } from '../observability/metrics.js';
 import { recordAppliedAll, recordRemoved, type AppliedComponent } from '../planner/ledger-updates.js';
-import { planChanges } from '../planner/plan-changes.js';
+import { planPushes } from '../planner/plan-pushes.js';
 import { Pusher, type PushOutcome } from '../push/pusher.js';
 import { GrpcSidecarClient } from '../sidecar/grpc-sidecar-client.js';
 import type { SidecarClient } from '../sidecar/sidecar-client.js';
@@ -55,7 +55,7 @@ export class Agent extends EventEmitter<AgentEvents> {
   private gate: ReleaseGate;
   private desired: DesiredState = { components: new Map(), warnings: [] };
   /** What has been handed to the pusher since the last (re)connection: pushes are planned against it. */
-  private submitted: LedgerState = EMPTY_LEDGER;
+  private handedOver = new Map<ComponentId, string>();
   /** What the sidecar last accepted, persisted: removals are judged against it. */
   private ledger: LedgerState = EMPTY_LEDGER;
   private readonly ledgerStore: LedgerStore;
@@ -153,7 +153,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       this.pusher.stop();
       this.unsubscribeConnected?.();
       this.client.close();
-      this.submitted = EMPTY_LEDGER;
+      this.handedOver = new Map();
       this.connectSidecar();
     }
     if (JSON.stringify(next.http) !== JSON.stringify(previous.http)) {
@@ -276,7 +276,7 @@ export class Agent extends EventEmitter<AgentEvents> {
   private resync(reason: 'reconnect' | 'periodic'): void {
     if (this.state !== 'running') return;
     this.metrics.resyncs.inc({ reason });
-    this.submitted = EMPTY_LEDGER;
+    this.handedOver = new Map();
     if (this.gate.isComplete()) this.reconcile();
   }
 
@@ -287,23 +287,20 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.logWarnings(this.desired.warnings);
     this.metrics.componentsDesired.set(this.desired.components.size);
 
-    const appliedAt = new Date().toISOString();
-    const { push } = planChanges(this.desired, this.submitted);
-    this.submitted = recordAppliedAll(this.submitted, push.map((component) => ({ component, appliedAt })));
-    for (const component of push) this.pusher.submit({ component, ...(observedAt !== undefined ? { observedAt } : {}) });
-    this.recordRemovals();
-    // The in-sync gauge waits a turn: the calls just submitted go on the wire first.
-    this.settleScheduled ??= setImmediate(() => this.settleOutcomes());
-  }
-
-  /** Components applied before whose keys are all gone: Layotto cannot unload them, so they are only marked. */
-  private recordRemovals(): void {
-    for (const [id, entry] of Object.entries(this.ledger.components)) {
-      if (entry.status === 'removed' || this.desired.components.has(id)) continue;
+    const { push, removed } = planPushes(this.desired, this.ledger, this.handedOver);
+    for (const component of push) {
+      this.handedOver.set(component.id, component.hash);
+      this.pusher.submit({ component, ...(observedAt !== undefined ? { observedAt } : {}) });
+    }
+    for (const id of removed) {
       this.logger.warn('component has no keys left; Layotto cannot unload it, so it keeps its last config', { component: id });
       this.ledger = recordRemoved(this.ledger, id);
-      this.ledgerStore.save(this.ledger);
+      // A component whose keys come back is pushed again, even with the metadata the sidecar still runs.
+      this.handedOver.delete(id);
     }
+    if (removed.length > 0) this.ledgerStore.save(this.ledger);
+    // The in-sync gauge waits a turn: the calls just submitted go on the wire first.
+    this.settleScheduled ??= setImmediate(() => this.settleOutcomes());
   }
 
   private onOutcome(outcome: PushOutcome): void {
@@ -325,10 +322,7 @@ export class Agent extends EventEmitter<AgentEvents> {
         break;
       case 'failed':
         // Forget the hand-over so that the next release or resync tries this version again.
-        if (this.submitted.components[component.id]?.hash === component.hash) {
-          const { [component.id]: _dropped, ...rest } = this.submitted.components;
-          this.submitted = { version: 1, components: rest };
-        }
+        if (this.handedOver.get(component.id) === component.hash) this.handedOver.delete(component.id);
         this.emitError(
           new PushError(`push of ${component.id} failed`, component.id, outcome.code ?? 'UNKNOWN', outcome.message ?? ''),
         );

@@ -84,6 +84,11 @@ describe('run: Apollo to Layotto end to end', () => {
     assert.deepEqual(sidecar.current('state/redis'), { redisHost: '10.0.0.1:6379', disasterSwitch: 'off' });
     await agent.waitForLog((l) => l.level === 'warn' && l.component === 'sequencer/redis', 5_000, 'the removal warning');
     assert.equal(sidecar.callsFor('sequencer/redis').length, 1, 'a removed component is never pushed');
+
+    // Its keys come back unchanged: pushed again, so that the ledger holds it as applied once more.
+    apollo.publish('application', BASE);
+    await sidecar.waitFor((s) => s.callsFor('sequencer/redis').length === 2, 5_000);
+    assert.deepEqual(sidecar.callsFor('sequencer/redis')[1]?.metadata, sidecar.callsFor('sequencer/redis')[0]?.metadata);
   });
 
   it('sidecar UNAVAILABLE then recovery: retried until applied, in order', async () => {
