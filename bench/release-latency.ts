@@ -1,7 +1,9 @@
 /**
- * Figure 1: from `apollo.publish(...)` to the fake sidecar's `receivedAt` for the changed
- * component, through the agent binary and through the reference client, alternately (ABBA
- * order, so neither always goes first after a pause) and always with every long-poll held.
+ * Figure 1: from `apollo.publish(...)` to the fake sidecar's receipt of the changed component,
+ * through the agent binary and through the reference client, alternately (ABBA order, so
+ * neither always goes first after a pause) and always with every long-poll held. Both fakes run
+ * in this process, so both ends are read from its `performance.now()`: with a base of a few ms,
+ * whole-millisecond timestamps would make one tick worth 15 % of the ratio.
  * Each sample is split at the client's `/configs` request, from the fakes' own timestamps:
  * notify = publish → /configs received (poll answer read, parsed, fetch sent);
  * apply = /configs answered → ApplyConfiguration received (parse, map, plan, push).
@@ -48,16 +50,16 @@ async function sampleOnce(sandbox: Sandbox, client: Client, seq: number): Promis
   const expected = String(seq);
   const from = sidecar.calls.length;
   const requestsFrom = apollo.requests.length;
-  const publishedAt = Date.now();
+  const publishedAt = performance.now();
   apollo.publish(namespace, { ...current.configurations, [`state.${client}.seq`]: expected });
   await sidecar.waitFor((s) => s.calls.length > from && s.current(id)?.seq === expected, SAMPLE_TIMEOUT_MS);
   const call = sidecar.calls.slice(from).find((c) => c.id === id && c.metadata['seq'] === expected);
   const configs = apollo.requests.slice(requestsFrom).find((r) => r.kind === 'configs' && r.segments[3] === namespace);
-  if (!call || configs?.answeredAt === undefined) throw new Error(`${id} seq ${expected} left no trace in the fakes`);
+  if (!call || configs?.answeredAtHr === undefined) throw new Error(`${id} seq ${expected} left no trace in the fakes`);
   return {
-    totalMs: call.receivedAt - publishedAt,
-    notifyMs: configs.receivedAt - publishedAt,
-    applyMs: call.receivedAt - configs.answeredAt,
+    totalMs: call.receivedAtHr - publishedAt,
+    notifyMs: configs.receivedAtHr - publishedAt,
+    applyMs: call.receivedAtHr - configs.answeredAtHr,
   };
 }
 

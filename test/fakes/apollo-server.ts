@@ -73,9 +73,12 @@ export interface RecordedRequest {
   readonly timestamp: string | undefined;
   readonly authorization: string | undefined;
   readonly receivedAt: number;
+  /** performance.now() at receipt and answer: sub-millisecond, for timing against this process's clock. */
+  readonly receivedAtHr: number;
   /** 0 until answered; stays 0 for a reset or a hang. */
   status: number;
   answeredAt: number | undefined;
+  answeredAtHr: number | undefined;
 }
 
 export interface FakeRelease {
@@ -185,6 +188,7 @@ export async function startFakeApollo(options: FakeApolloOptions = {}): Promise<
   function answer(res: ServerResponse, record: RecordedRequest, status: number, body?: unknown): void {
     record.status = status;
     record.answeredAt = Date.now();
+    record.answeredAtHr = performance.now();
     if (res.destroyed || res.headersSent) return;
     if (body === undefined) {
       res.writeHead(status).end();
@@ -340,8 +344,10 @@ export async function startFakeApollo(options: FakeApolloOptions = {}): Promise<
       timestamp: header('timestamp'),
       authorization: header('authorization'),
       receivedAt: Date.now(),
+      receivedAtHr: performance.now(),
       status: 0,
       answeredAt: undefined,
+      answeredAtHr: undefined,
     };
     requests.push(record);
 

@@ -50,6 +50,8 @@ export interface RecordedCall {
   readonly metadata: Readonly<Record<string, string>>;
   /** Date.now() when the call arrived. */
   readonly receivedAt: number;
+  /** performance.now() when the call arrived: sub-millisecond, for timing against this process's clock. */
+  readonly receivedAtHr: number;
   /** The status the fake decided to answer: 'OK', a status name, or 'NO_ANSWER' while hanging. */
   readonly code: StatusName | 'NO_ANSWER';
   readonly message?: string;
@@ -154,12 +156,13 @@ export async function startFakeLayotto(options: FakeLayottoOptions = {}): Promis
     const metadata = config?.metadata ?? {};
     const id = `${kind}/${name}`;
     const receivedAt = Date.now();
+    const receivedAtHr = performance.now();
     if (hanging) {
-      calls.push({ id, kind, name, metadata, receivedAt, code: 'NO_ANSWER' });
+      calls.push({ id, kind, name, metadata, receivedAt, receivedAtHr, code: 'NO_ANSWER' });
       return;
     }
     const result = decide(id, kind, name, metadata);
-    calls.push({ id, kind, name, metadata, receivedAt, code: result?.code ?? 'OK', ...(result ? { message: result.message } : {}) });
+    calls.push({ id, kind, name, metadata, receivedAt, receivedAtHr, code: result?.code ?? 'OK', ...(result ? { message: result.message } : {}) });
     // Layotto applies before it answers: the state changes when the (delayed) answer goes out.
     const finish = (): void => {
       if (result === undefined) applied.set(id, metadata);
