@@ -7,6 +7,8 @@
  * BENCH_LATENCY_SAMPLES (default 100), BENCH_IDLE_WINDOW_MS (default 30000) and
  * BENCH_LOAD_WINDOW_MS (default 20000) trade precision for time. BENCH_AGENT_CPU_PROFILE=<dir>
  * profiles the agent binary for the whole run (its memory figures then include the loader).
+ * BENCH_AGENT_NODE_OPTIONS runs the agent (only it) with that NODE_OPTIONS, e.g. the README's
+ * `--max-semi-space-size=1`, to weigh a runtime setting against the same reference.
  */
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -33,6 +35,7 @@ const settings = z
     BENCH_IDLE_WINDOW_MS: z.coerce.number().int().min(5_000).max(300_000).default(30_000),
     BENCH_LOAD_WINDOW_MS: z.coerce.number().int().min(5_000).max(300_000).default(20_000),
     BENCH_AGENT_CPU_PROFILE: z.string().min(1).optional(),
+    BENCH_AGENT_NODE_OPTIONS: z.string().optional(),
   })
   .parse(process.env);
 
@@ -74,11 +77,16 @@ progress(`${machine.nproc} × ${machine.cpuModel}, node ${machine.node}, load av
 const PROFILE_PRELOAD = fileURLToPath(new URL('./cpu-profile-preload.ts', import.meta.url));
 const profileDir = settings.BENCH_AGENT_CPU_PROFILE ? resolve(settings.BENCH_AGENT_CPU_PROFILE) : undefined;
 if (profileDir) await mkdir(profileDir, { recursive: true });
-const sandbox = await startSandbox(
-  profileDir
-    ? { agentEnv: { NODE_OPTIONS: `--import tsx --import ${PROFILE_PRELOAD}`, BENCH_AGENT_CPU_PROFILE: profileDir } }
-    : {},
-);
+const agentNodeOptions = [
+  ...(profileDir ? ['--import tsx', `--import ${PROFILE_PRELOAD}`] : []),
+  ...(settings.BENCH_AGENT_NODE_OPTIONS ? [settings.BENCH_AGENT_NODE_OPTIONS] : []),
+].join(' ');
+const sandbox = await startSandbox({
+  agentEnv: {
+    ...(agentNodeOptions ? { NODE_OPTIONS: agentNodeOptions } : {}),
+    ...(profileDir ? { BENCH_AGENT_CPU_PROFILE: profileDir } : {}),
+  },
+});
 let agentExit: number | NodeJS.Signals | undefined;
 /** Rows by figure number, printed in that order whatever order they were measured in. */
 const sections: Record<1 | 2 | 3 | 4 | 5, Row[]> = { 1: [], 2: [], 3: [], 4: [], 5: [] };
