@@ -149,9 +149,11 @@ async function readLimited(response: Response, limit: number, url: string): Prom
     throw new ResponseTooLargeError(url, limit);
   }
   if (!response.body) return '';
-  // A declared length is enforced by the HTTP framing, so the body cannot outgrow it: read it
-  // whole, without a promise per chunk (the usual case: Apollo answers with a Content-Length).
-  if (Number.isFinite(declared)) return response.text();
+  // A declared length of an unencoded body is enforced by the HTTP framing, so the body cannot
+  // outgrow it: read it whole, without a promise per chunk (the usual case). fetch decodes a
+  // gzip/br body, whose Content-Length is the compressed size: that one is counted as it decodes.
+  const encoding = response.headers.get('content-encoding');
+  if (Number.isFinite(declared) && (encoding === null || encoding === 'identity')) return response.text();
   const reader = response.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
