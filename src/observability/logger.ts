@@ -39,7 +39,9 @@ let exitFlushInstalled = false;
 /**
  * Writes the lines logged during one turn of the event loop with one write. stderr pipes are
  * synchronous: a 500-component release logs a line per component, and a write(2) per line
- * (waking the reader each time) cost more than building the line.
+ * (waking the reader each time) cost more than building the line. A warning or an error goes
+ * out at once, with the lines before it: those are the lines that explain a process killed
+ * before its next turn.
  */
 class TurnBatchedLines extends TransportBase {
   #lines: string[] = [];
@@ -51,7 +53,10 @@ class TurnBatchedLines extends TransportBase {
 
   override log(info: winston.Logform.TransformableInfo, next: () => void): void {
     this.#lines.push(`${String(info[MESSAGE])}\n`);
-    if (this.#flush === undefined) {
+    const level = info[LEVEL] ?? info.level;
+    if (level === 'warn' || level === 'error') {
+      this.flush();
+    } else if (this.#flush === undefined) {
       this.#flush = setImmediate(() => this.flush());
       unflushed.add(this);
       if (!exitFlushInstalled) {
@@ -75,21 +80,22 @@ class TurnBatchedLines extends TransportBase {
   }
 }
 
-/** The process's own stdio is batched (synchronous writes); a caller's stream gets each line as it is logged. */
-function transportTo(stream: NodeJS.WritableStream): winston.transport {
-  return stream === process.stderr || stream === process.stdout ? new TurnBatchedLines(stream) : new winston.transports.Stream({ stream });
-}
-
 export interface LoggerOptions {
   level?: LogLevel;
   format?: LogFormat;
   /** Where lines go; defaults to stderr so that command output on stdout stays machine-readable. */
   stream?: NodeJS.WritableStream;
+  /**
+   * Info and debug lines are written once per event-loop turn (warnings and errors at once), and
+   * on exit. For the long-running agent; a line is otherwise written as it is logged.
+   */
+  batchPerTurn?: boolean;
   silent?: boolean;
 }
 
 export function createLogger(options: LoggerOptions = {}): Logger {
   const pretty = options.format === 'pretty';
+  const stream = options.stream ?? process.stderr;
   const logger = winston.createLogger({
     level: options.level ?? 'info',
     silent: options.silent ?? false,
@@ -106,7 +112,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
           })
         : winston.format.json(),
     ),
-    transports: [transportTo(options.stream ?? process.stderr)],
+    transports: [options.batchPerTurn ? new TurnBatchedLines(stream) : new winston.transports.Stream({ stream })],
   });
   // winston drops a line of a level that is off only at the transport, after the whole format
   // chain (masking, timestamp, JSON) has run; a debug line per push cost more than the info line.

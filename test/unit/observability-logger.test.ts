@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { LogLevel } from '../../src/observability/logger.js';
@@ -49,27 +49,57 @@ describe('createLogger', () => {
     assert.deepEqual(line?.['metadata'], { accessKey: '***', host: 'h' });
   });
 
-  test('lines to the process stderr are batched per turn, in order, and flushed if the process exits first', () => {
-    const script = [
-      `import { createLogger } from ${JSON.stringify(fileURLToPath(new URL('../../src/observability/logger.ts', import.meta.url)))};`,
-      "const logger = createLogger({ level: 'info' });",
+  test('batched per turn: lines come out in order and are flushed if the process exits first', () => {
+    const run = runLogging(true, [
       "for (let i = 0; i < 3; i += 1) logger.info('line', { i });",
-      "setImmediate(() => { logger.warn('last', { password: 'p' }); process.exit(3); });",
-    ].join('\n');
-    const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 15_000 });
+      "setImmediate(() => { logger.info('last', { password: 'p' }); process.exit(3); });",
+    ]);
     assert.equal(run.status, 3);
-    const lines = run.stderr
-      .split('\n')
-      .filter((line) => line !== '')
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
-    assert.deepEqual(
-      lines.map((line) => [line['message'], line['i'] ?? line['password']]),
-      [
-        ['line', 0],
-        ['line', 1],
-        ['line', 2],
-        ['last', '***'],
-      ],
-    );
+    assert.deepEqual(messages(run.stderr), [
+      ['line', 0],
+      ['line', 1],
+      ['line', 2],
+      ['last', '***'],
+    ]);
+  });
+
+  test('batched per turn: a warning goes out at once with the lines before it, so a kill in the same turn loses none', () => {
+    const run = runLogging(true, [
+      "for (let i = 0; i < 3; i += 1) logger.info('line', { i });",
+      "logger.warn('last', { password: 'p' });",
+      "process.kill(process.pid, 'SIGKILL');",
+    ]);
+    assert.equal(run.signal, 'SIGKILL');
+    assert.deepEqual(messages(run.stderr), [
+      ['line', 0],
+      ['line', 1],
+      ['line', 2],
+      ['last', '***'],
+    ]);
+  });
+
+  test('not batched (one-shot commands, library hosts): each line is written as it is logged', () => {
+    const run = runLogging(false, ["logger.info('line', { i: 0 });", "process.kill(process.pid, 'SIGKILL');"]);
+    assert.equal(run.signal, 'SIGKILL');
+    assert.deepEqual(messages(run.stderr), [['line', 0]]);
   });
 });
+
+/** Runs `body` in a child process with `logger` logging to its own stderr. */
+function runLogging(batchPerTurn: boolean, body: readonly string[]): SpawnSyncReturns<string> {
+  const script = [
+    `import { createLogger } from ${JSON.stringify(fileURLToPath(new URL('../../src/observability/logger.ts', import.meta.url)))};`,
+    `const logger = createLogger({ level: 'info', batchPerTurn: ${batchPerTurn} });`,
+    ...body,
+  ].join('\n');
+  return spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 15_000 });
+}
+
+/** Each JSON line's message and its `i` (or masked `password`). */
+function messages(stderr: string): unknown[][] {
+  return stderr
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+    .map((line) => [line['message'], line['i'] ?? line['password']]);
+}

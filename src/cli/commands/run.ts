@@ -11,7 +11,7 @@ import type { GlobalArgs } from '../global-options.js';
  */
 export async function runCommand(args: GlobalArgs, io: CliIo): Promise<number> {
   const config = await loadConfig(args);
-  const logger = createLogger({ level: config.logLevel, format: config.logFormat, stream: io.stderr });
+  const logger = createLogger({ level: config.logLevel, format: config.logFormat, stream: io.stderr, batchPerTurn: true });
   const registry = new Registry();
   // prom-client samples event-loop delay every 10 ms by default: 100 wake-ups a second that
   // cost an idle agent most of its CPU. One sample a second is plenty for a config agent.
