@@ -42,6 +42,8 @@ export interface CreateAgentOptions {
 
 /** How long a component's release waits at most for a push slot after shutdown starts. */
 const DEFAULT_DRAIN_MS = 5_000;
+/** The least time stopped sources get to finish (their last cache write) after the drain. */
+const SOURCE_STOP_MS = 1_000;
 
 /**
  * The long-running agent: sources → release gate (parse, last good) → mapper → planner →
@@ -116,7 +118,8 @@ export class Agent extends EventEmitter<AgentEvents> {
     await this.ledgerStore.flush();
     this.unsubscribeConnected?.();
     this.client.close();
-    await Promise.race([Promise.allSettled(this.sourceTasks), delay(Math.max(0, deadline - Date.now()))]);
+    // Stopped sources write their pending cache: given a moment even when the drain used it all.
+    await Promise.race([Promise.allSettled(this.sourceTasks), delay(Math.max(SOURCE_STOP_MS, deadline - Date.now()))]);
     await this.http?.close();
     this.state = 'stopped';
     this.logger.info('agent stopped', { drained });

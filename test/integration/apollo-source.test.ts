@@ -241,7 +241,7 @@ test('cache: written after a fetch, used while Apollo is down, then Apollo catch
   await waitFor(() => w.snapshots.length === 2);
   assert.equal(w.snapshots[1]?.namespaces[0]?.origin, 'apollo');
   assert.deepEqual(configsOf(w.snapshots[1], 'application'), { 'state.redis.host': 'fresh:2' });
-  // The cache is written soon after the snapshot goes out (cacheWriteDelayMs, 1 s by default).
+  // The cache is written just after the snapshot goes out (cacheWriteDelayMs, 0 by default).
   await waitFor(async () => /^state\.redis\.host=fresh:2$/m.test(await readFile(cacheFile, 'utf8')));
 });
 

@@ -36,7 +36,11 @@ export interface ApolloSourceOptions {
   readonly ip?: string;
   /** `<state-dir>/apollo-cache`; without it nothing is cached. */
   readonly cacheDir?: string;
-  /** How long a cache write waits after its release was emitted, so the release's pushes go first. Default 1 s. */
+  /**
+   * How long a cache write waits after its release was emitted (it always waits for the turn in
+   * which the release's pushes went out). Default 0: the longer a newer release is applied but
+   * not cached, the longer a crash followed by a start with Apollo down would push an older one.
+   */
   readonly cacheWriteDelayMs?: number;
   /** Full re-fetch of every namespace, a safety net under the long-poll. Default 5 min. */
   readonly refreshIntervalMs?: number;
@@ -185,7 +189,7 @@ export class ApolloSource implements Source {
     this.#cache = options.cacheDir
       ? new NamespaceCache({ dir: options.cacheDir, appId: options.appId, cluster: this.#cluster, logger: this.#logger })
       : undefined;
-    this.#cacheWrites = this.#cache ? new DeferredCacheWrites(this.#cache, options.cacheWriteDelayMs ?? 1_000) : undefined;
+    this.#cacheWrites = this.#cache ? new DeferredCacheWrites(this.#cache, options.cacheWriteDelayMs ?? 0) : undefined;
   }
 
   async load(signal?: AbortSignal): Promise<SourceSnapshot> {

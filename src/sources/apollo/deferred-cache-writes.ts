@@ -2,10 +2,9 @@ import type { CachedNamespace, NamespaceCache } from './namespace-cache.js';
 import type { NamespaceName } from './namespace-name.js';
 
 /**
- * The local cache's writes, held back `delayMs` after a release is accepted: formatting every
- * key of a large release as properties (plus two fsyncs) would otherwise run on the event loop
- * while that release's pushes are in flight (about 40 ms a round for 5,000 keys). Per
- * namespace the latest content wins; `flush()` writes whatever is pending at once.
+ * The local cache's writes, held back until `delayMs` after the first write scheduled since the
+ * last flush (a timer, so never before the pushes of the turn that scheduled it have gone out).
+ * Per namespace the latest content wins; `flush()` writes whatever is pending at once.
  */
 export class DeferredCacheWrites {
   readonly #pending = new Map<string, { readonly name: NamespaceName; readonly content: CachedNamespace }>();
