@@ -1,8 +1,9 @@
 import { readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { EMPTY_LEDGER, type LedgerState } from '../domain/ledger.js';
 import { errorMessage } from '../domain/errors.js';
+import { hashComponent } from '../domain/hash.js';
+import { EMPTY_LEDGER, type LedgerEntry, type LedgerState } from '../domain/ledger.js';
 import type { Logger } from '../observability/logger.js';
 import { writeFileAtomic } from '../storage/atomic-file.js';
 
@@ -21,6 +22,18 @@ const ledgerSchema = z.object({
     }),
   ),
 });
+
+/**
+ * The stored hash is derived from kind, name and metadata, which the ledger also stores: it is
+ * computed again, so that a ledger written under an earlier hash format still matches the
+ * configurations it holds (otherwise `diff` would show every component as changed, with no key
+ * differing, after an upgrade).
+ */
+function withCurrentHashes(ledger: LedgerState): LedgerState {
+  const components: Record<string, LedgerEntry> = {};
+  for (const [id, entry] of Object.entries(ledger.components)) components[id] = { ...entry, hash: hashComponent(entry) };
+  return { version: ledger.version, components };
+}
 
 /**
  * `<state-dir>/ledger.json`: what the sidecar was last successfully given. Writes are
@@ -49,7 +62,7 @@ export class LedgerStore {
       throw error;
     }
     try {
-      return deepFreeze(ledgerSchema.parse(JSON.parse(text)));
+      return deepFreeze(withCurrentHashes(ledgerSchema.parse(JSON.parse(text))));
     } catch (error) {
       const aside = `${this.path}.corrupt-${Date.now()}`;
       await rename(this.path, aside);

@@ -3,6 +3,7 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
+import { hashComponent } from '../../src/domain/hash.js';
 import { EMPTY_LEDGER, type LedgerState } from '../../src/domain/ledger.js';
 import { LedgerStore } from '../../src/ledger/ledger-store.js';
 import { silentLogger } from '../../src/observability/logger.js';
@@ -12,6 +13,8 @@ beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'asa-ledger-'));
 });
 afterEach(() => rm(dir, { recursive: true, force: true }));
+
+const REDIS_HASH = hashComponent({ kind: 'state', name: 'redis', metadata: { a: '1' } });
 
 const state = (hash: string): LedgerState => ({
   version: 1,
@@ -27,9 +30,9 @@ describe('LedgerStore', () => {
 
   it('round-trips, writes mode 0600 and leaves no temp file', async () => {
     const store = new LedgerStore(dir, silentLogger());
-    store.save(state('h1'));
+    store.save(state(REDIS_HASH));
     await store.flush();
-    assert.deepEqual(await new LedgerStore(dir, silentLogger()).load(), state('h1'));
+    assert.deepEqual(await new LedgerStore(dir, silentLogger()).load(), state(REDIS_HASH));
     assert.equal((await stat(store.path)).mode & 0o777, 0o600);
     assert.deepEqual(await readdir(dir), ['ledger.json']);
   });
@@ -40,6 +43,11 @@ describe('LedgerStore', () => {
     await store.flush();
     const saved = JSON.parse(await readFile(store.path, 'utf8')) as LedgerState;
     assert.equal(saved.components['state/redis']?.hash, 'h99');
+  });
+
+  it('computes each hash again on load: a ledger written under an earlier hash format still matches its metadata', async () => {
+    await writeFile(join(dir, 'ledger.json'), JSON.stringify(state('0123456789abcdef-an-older-format')));
+    assert.deepEqual(await new LedgerStore(dir, silentLogger()).load(), state(REDIS_HASH));
   });
 
   it('sets a corrupt ledger aside and starts empty', async () => {
