@@ -9,8 +9,9 @@ function digest(text: string): string {
  * Hash of what a push would carry, from the metadata's keys in code-unit order and their values
  * (`values[i]` belongs to `keys[i]`). Each string is framed by its length, so no two different
  * configurations share a canonical input. Lengths count UTF-16 units and the input is hashed as
- * UTF-8, where a lone surrogate becomes U+FFFD: exactly what protobuf puts on the wire, so equal
- * hashes still mean an identical push.
+ * UTF-8, where a lone surrogate becomes U+FFFD: two configurations that differ only there share a
+ * hash. Neither can be applied (protobufjs sends a lone surrogate as invalid UTF-8, which Go's
+ * protobuf refuses), so that never hides a change the sidecar would take.
  */
 export function hashSortedMetadata(kind: string, name: string, keys: readonly string[], values: readonly string[]): string {
   let canonical = `${kind.length}:${kind}${name.length}:${name}`;
