@@ -1,5 +1,6 @@
 import { compareCodeUnits, componentId, type ComponentId, type DesiredComponent } from '../domain/component.js';
 import { hashSortedMetadata } from '../domain/hash.js';
+import { utf8LongerThan } from '../domain/utf8-size.js';
 import type { ReadOutcome } from './parsed-layer.js';
 
 /** One component's metadata as it is read: a later value for a key replaces the earlier one. */
@@ -19,7 +20,6 @@ export interface ReadDrafts extends ReadOutcome {
 export interface LargeValue {
   readonly id: ComponentId;
   readonly key: string;
-  readonly value: string;
 }
 
 /** A key named `__proto__` is defined as an own property, not taken as the prototype. */
@@ -50,8 +50,8 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
 
 export interface FreezeOptions {
   readonly releaseKeys: readonly string[];
-  /** Values of more UTF-16 units than this are reported to `onLarge` (a unit is at most 3 UTF-8 bytes). */
-  readonly largeUnits?: number;
+  /** Values of more UTF-8 bytes than this are reported to `onLarge`. */
+  readonly maxValueBytes?: number;
   readonly onLarge?: (large: LargeValue) => void;
 }
 
@@ -75,10 +75,10 @@ export function freezeDraft(draft: MetadataDraft, options: FreezeOptions, like?:
     metadata = {};
     for (let index = 0; index < keys.length; index += 1) setMetadata(metadata, keys[index]!, values[index]!);
   }
-  const { largeUnits, onLarge } = options;
-  if (largeUnits !== undefined && onLarge !== undefined) {
+  const { maxValueBytes, onLarge } = options;
+  if (maxValueBytes !== undefined && onLarge !== undefined) {
     for (let index = 0; index < values.length; index += 1) {
-      if (values[index]!.length > largeUnits) onLarge({ id: draft.id, key: keys[index]!, value: values[index]! });
+      if (utf8LongerThan(values[index]!, maxValueBytes)) onLarge({ id: draft.id, key: keys[index]! });
     }
   }
   if (like !== undefined && like.kind === draft.kind && like.name === draft.name && sameMetadata(like.metadata, keys, values)) {

@@ -47,11 +47,8 @@ export function parseNamespace(ns: NamespaceContent, rules: readonly ComponentRu
   const components = freezeDrafts(outcome.drafts, {
     releaseKeys: Object.freeze([layerReleaseKey({ namespace: ns.name, releaseKey: ns.releaseKey })]),
     previous: previous?.components,
-    // A UTF-16 unit is at most 3 UTF-8 bytes: only a value longer than this can be too large.
-    largeUnits: Math.floor(MAX_VALUE_BYTES / 3),
-    onLarge: ({ id, key, value }) => {
-      if (Buffer.byteLength(value, 'utf8') > MAX_VALUE_BYTES) problems.push(`${id} ${key}: value larger than ${MAX_VALUE_BYTES} bytes`);
-    },
+    maxValueBytes: MAX_VALUE_BYTES,
+    onLarge: ({ id, key }) => problems.push(`${id} ${key}: value larger than ${MAX_VALUE_BYTES} bytes`),
   });
   if (problems.length > 0) throw new MappingError(`cannot map namespace ${ns.name}`, ns.name, problems);
   return Object.freeze({

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { SourceError, errorMessage } from '../../domain/errors.js';
+import { utf8LongerThan } from '../../domain/utf8-size.js';
 import type { Logger } from '../../observability/logger.js';
 import type { AgentMetrics } from '../../observability/metrics.js';
 import { ApolloRequestError, ResponseTooLargeError, type ApolloHttp } from './apollo-http.js';
@@ -147,10 +148,8 @@ export class NamespaceFetcher {
     }
     const { maxValueBytes } = this.options;
     for (const [key, value] of Object.entries(config.configurations)) {
-      // A UTF-16 code unit is at most 3 bytes of UTF-8: most values need no byte count at all.
-      if (value.length * 3 <= maxValueBytes) continue;
-      const bytes = Buffer.byteLength(value, 'utf8');
-      if (bytes > maxValueBytes) {
+      if (utf8LongerThan(value, maxValueBytes)) {
+        const bytes = Buffer.byteLength(value, 'utf8');
         return this.#reject(namespace, config.releaseKey, `value of ${key} is ${bytes} bytes, over the limit of ${maxValueBytes}`);
       }
     }
