@@ -13,11 +13,20 @@ function listKeys(keys: readonly string[]): string {
 interface Skipped {
   /** Keys that are not `<kind>.<name>.<metadataKey>`. */
   readonly ignored: string[];
+  /** Keys equal to a rule's prefix. */
+  readonly emptyAfterPrefix: string[];
   readonly problems: string[];
 }
 
-function noneSkipped(): Skipped & { readonly emptyAfterPrefix: string[] } {
-  return { ignored: [], problems: [], emptyAfterPrefix: [] };
+function noneSkipped(): Skipped {
+  return { ignored: [], emptyAfterPrefix: [], problems: [] };
+}
+
+/** The drafts of a properties namespace, the keys skipped and the convention's keys the rules override. */
+interface PropertiesRead {
+  readonly drafts: MetadataDraft[];
+  readonly skipped: Skipped;
+  readonly overridden: string[];
 }
 
 function secondDot(key: string, first: number): number {
@@ -39,7 +48,7 @@ function readConventionKey(key: string, value: string, groups: ComponentGroups, 
   const first = key.indexOf('.');
   const second = secondDot(key, first);
   if (readable(key, first, second)) {
-    setMetadata(groups.draft(key.slice(0, first), key.slice(first + 1, second)).metadata, key.slice(second + 1), value);
+    groups.add(key.slice(0, first), key.slice(first + 1, second), key.slice(second + 1), value);
   } else {
     skipKey(key, second, skipped);
   }
@@ -53,8 +62,9 @@ function readConventionKey(key: string, value: string, groups: ComponentGroups, 
  * `startsWith`, which measured three times slower than the two `indexOf` calls and a compare).
  * Undefined when a kind or name holds a `/`, which this path cannot group by id.
  */
-function readConvention(configurations: Readonly<Record<string, string>>, skipped: Skipped): MetadataDraft[] | undefined {
+function readConvention(configurations: Readonly<Record<string, string>>): PropertiesRead | undefined {
   const keys = Object.keys(configurations);
+  const skipped = noneSkipped();
   // Keyed by prefix, which names kind and name as one (neither holds a dot): no id map needed.
   const byPrefix = new Map<string, MetadataDraft>();
   const drafts: MetadataDraft[] = [];
@@ -84,7 +94,7 @@ function readConvention(configurations: Readonly<Record<string, string>>, skippe
     }
     setMetadata(draft.metadata, key.slice(second + 1), configurations[key]!);
   }
-  return drafts;
+  return { drafts, skipped, overridden: [] };
 }
 
 /**
@@ -92,11 +102,8 @@ function readConvention(configurations: Readonly<Record<string, string>>, skippe
  * are added after the convention's so that, where both set the same metadata key of the same
  * component, the rule wins. Also returns the `<kind>.<name>.<metadataKey>` keys the rules override.
  */
-function readWithRules(
-  configurations: Readonly<Record<string, string>>,
-  rules: readonly ComponentRule[],
-  skipped: Skipped & { readonly emptyAfterPrefix: string[] },
-): { drafts: MetadataDraft[]; overridden: string[] } {
+function readWithRules(configurations: Readonly<Record<string, string>>, rules: readonly ComponentRule[]): PropertiesRead {
+  const skipped = noneSkipped();
   const groups = new ComponentGroups();
   const claimed: ParsedEntry[] = [];
   for (const key of Object.keys(configurations)) {
@@ -114,7 +121,7 @@ function readWithRules(
   }
   const overridden = overriddenByRules(groups, claimed);
   for (const entry of claimed) groups.add(entry.kind, entry.name, entry.metadataKey, entry.value);
-  return { drafts: groups.drafts(), overridden };
+  return { drafts: groups.drafts(), skipped, overridden };
 }
 
 /** Claimed keys the convention also set; run before the claimed entries join their components. */
@@ -131,11 +138,8 @@ function overriddenByRules(groups: ComponentGroups, claimed: readonly ParsedEntr
 /** Reads a properties namespace: the rules that apply to it, and the convention for the other keys. */
 export function readProperties(ns: NamespaceContent, rules: readonly ComponentRule[]): ReadDrafts {
   const applicable = rules.filter((rule) => ruleAppliesTo(rule, ns));
-  let skipped = noneSkipped();
-  const convention = applicable.length === 0 ? readConvention(ns.configurations, skipped) : undefined;
-  if (convention === undefined) skipped = noneSkipped();
-  const { drafts, overridden } =
-    convention !== undefined ? { drafts: convention, overridden: [] } : readWithRules(ns.configurations, applicable, skipped);
+  const { drafts, skipped, overridden } =
+    (applicable.length === 0 ? readConvention(ns.configurations) : undefined) ?? readWithRules(ns.configurations, applicable);
 
   for (const list of [skipped.ignored, skipped.emptyAfterPrefix, skipped.problems, overridden]) list.sort();
   const warnings: string[] = [];
