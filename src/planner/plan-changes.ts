@@ -21,6 +21,14 @@ function diffMetadata(before: Readonly<Record<string, string>>, after: Readonly<
   return changes;
 }
 
+/**
+ * Whether a component is to be marked removed: the ledger has it as applied and it is no longer
+ * desired. Layotto cannot unload a component, so it is reported and never pushed.
+ */
+export function isRemoved(entry: LedgerEntry, desired: DesiredComponent | undefined): boolean {
+  return entry.status === 'applied' && desired === undefined;
+}
+
 function change(id: ComponentId, kind: string, name: string, action: ComponentChange['action'], keys: KeyChange[]): ComponentChange {
   return Object.freeze({ id, kind, name, action, keys: Object.freeze(keys) });
 }
@@ -31,8 +39,7 @@ function change(id: ComponentId, kind: string, name: string, action: ComponentCh
  *   component came back (pushed even when its metadata is what the sidecar still runs, so that
  *   the ledger marks it applied again);
  * - unchanged: same hash, or marked removed and still absent (warned once, when it went away);
- * - remove: applied but gone from the desired set; Layotto cannot unload a component, so it
- *   is reported and never pushed.
+ * - remove: applied but gone from the desired set (`isRemoved`).
  */
 function compare(id: ComponentId, desired: DesiredComponent | undefined, entry: LedgerEntry | undefined): ComponentChange {
   if (desired && !entry) return change(id, desired.kind, desired.name, 'create', diffMetadata({}, desired.metadata));
@@ -41,8 +48,8 @@ function compare(id: ComponentId, desired: DesiredComponent | undefined, entry: 
     return change(id, desired.kind, desired.name, 'update', diffMetadata(entry.metadata, desired.metadata));
   }
   const gone = entry!;
-  if (gone.status === 'removed') return change(id, gone.kind, gone.name, 'unchanged', []);
-  return change(id, gone.kind, gone.name, 'remove', diffMetadata(gone.metadata, {}));
+  if (isRemoved(gone, desired)) return change(id, gone.kind, gone.name, 'remove', diffMetadata(gone.metadata, {}));
+  return change(id, gone.kind, gone.name, 'unchanged', []);
 }
 
 export function planChanges(desired: DesiredState, ledger: LedgerState, options: PlanOptions = {}): Plan {

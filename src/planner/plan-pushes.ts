@@ -1,14 +1,12 @@
 import { compareCodeUnits, type ComponentId, type DesiredComponent, type DesiredState } from '../domain/component.js';
 import type { LedgerState } from '../domain/ledger.js';
+import { isRemoved } from './plan-changes.js';
 
 /** What `run` does with a release: no per-key differences, which only `diff` and `apply` print. */
 export interface PushPlan {
   /** Desired components whose hash differs from the one last handed to the pusher, in id order. */
   readonly push: readonly DesiredComponent[];
-  /**
-   * Components the ledger has as applied that are no longer desired, in id order. Layotto
-   * cannot unload a component: they are to be marked removed in the ledger, never pushed.
-   */
+  /** Components to be marked removed in the ledger (`isRemoved`), in id order; never pushed. */
   readonly removed: readonly ComponentId[];
 }
 
@@ -27,7 +25,7 @@ export function planPushes(desired: DesiredState, ledger: LedgerState, handedOve
   const removed: ComponentId[] = [];
   const entries = ledger.components;
   for (const id in entries) {
-    if (entries[id]!.status === 'applied' && !desired.components.has(id)) removed.push(id);
+    if (isRemoved(entries[id]!, desired.components.get(id))) removed.push(id);
   }
   removed.sort(compareCodeUnits);
   return Object.freeze({ push: Object.freeze(push), removed: Object.freeze(removed) });
