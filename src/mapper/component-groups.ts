@@ -17,7 +17,7 @@ export interface ReadDrafts extends ReadOutcome {
 }
 
 /** A value too large to push, found while freezing. */
-export interface LargeValue {
+interface LargeValue {
   readonly id: ComponentId;
   readonly key: string;
 }
@@ -48,7 +48,7 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
   return a === b || (a.length === b.length && a.every((item, index) => item === b[index]));
 }
 
-export interface FreezeOptions {
+interface FreezeOptions {
   readonly releaseKeys: readonly string[];
   /** Values of more UTF-8 bytes than this are reported to `onLarge`. */
   readonly maxValueBytes?: number;
@@ -104,7 +104,7 @@ export class ComponentGroups {
   private readonly byId = new Map<ComponentId, MetadataDraft>();
 
   /** The draft of kind/name, created on first use. */
-  draft(kind: string, name: string): MetadataDraft {
+  private draft(kind: string, name: string): MetadataDraft {
     const id = componentId(kind, name);
     let draft = this.byId.get(id);
     if (draft === undefined) {
