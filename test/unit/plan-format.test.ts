@@ -1,18 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { formatComponentsJson, formatPlanText, planToJson, summarizePlan } from '../../src/cli/plan-format.js';
-import type { DesiredState } from '../../src/domain/component.js';
 import { EMPTY_LEDGER } from '../../src/domain/ledger.js';
 import type { Plan } from '../../src/domain/plan.js';
-import { mapLayers } from '../../src/mapper/map-layers.js';
-import { parseNamespace } from '../../src/mapper/parse-namespace.js';
 import { recordApplied } from '../../src/planner/ledger-updates.js';
 import { planChanges } from '../../src/planner/plan-changes.js';
-import { properties } from '../fixtures/namespaces.js';
-
-function desired(configurations: Record<string, string>): DesiredState {
-  return mapLayers([parseNamespace(properties('application', configurations), [])]);
-}
+import { appliedAll, desired } from '../fixtures/namespaces.js';
 
 /** One of each action: lock/redis created, state/redis updated, sequencer/redis unchanged, oss/demo removed. */
 function mixedPlan(options: { all?: boolean } = {}): Plan {
@@ -24,7 +17,7 @@ function mixedPlan(options: { all?: boolean } = {}): Plan {
     'oss.demo.accessKeySecret': 'ak',
     'oss.demo.endpoint': 'e',
   });
-  const ledger = [...before.components.values()].reduce((acc, c) => recordApplied(acc, c, 't'), EMPTY_LEDGER);
+  const ledger = appliedAll(before);
   const after = desired({
     'state.redis.redisHost': 'new:6379',
     'state.redis.redisPassword': 'new-secret',

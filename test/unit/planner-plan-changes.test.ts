@@ -1,21 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { DesiredState } from '../../src/domain/component.js';
-import { EMPTY_LEDGER, type LedgerState } from '../../src/domain/ledger.js';
-import { mapLayers } from '../../src/mapper/map-layers.js';
-import { parseNamespace } from '../../src/mapper/parse-namespace.js';
+import { EMPTY_LEDGER } from '../../src/domain/ledger.js';
 import { recordApplied, recordRemoved } from '../../src/planner/ledger-updates.js';
 import { planChanges, planHasChanges } from '../../src/planner/plan-changes.js';
-import { properties } from '../fixtures/namespaces.js';
-
-function desired(configurations: Record<string, string>): DesiredState {
-  return mapLayers([parseNamespace(properties('application', configurations), [])]);
-}
-
-/** The ledger after applying everything in `state`. */
-function appliedAll(state: DesiredState, ledger: LedgerState = EMPTY_LEDGER): LedgerState {
-  return [...state.components.values()].reduce((acc, component) => recordApplied(acc, component, '2024-01-01T00:00:00.000Z'), ledger);
-}
+import { appliedAll, desired } from '../fixtures/namespaces.js';
 
 describe('planChanges', () => {
   it('creates everything against an empty ledger, pushing complete metadata', () => {

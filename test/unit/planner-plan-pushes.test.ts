@@ -1,20 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ComponentId, DesiredState } from '../../src/domain/component.js';
-import { EMPTY_LEDGER, type LedgerState } from '../../src/domain/ledger.js';
-import { mapLayers } from '../../src/mapper/map-layers.js';
-import { parseNamespace } from '../../src/mapper/parse-namespace.js';
-import { recordApplied, recordRemoved } from '../../src/planner/ledger-updates.js';
+import { EMPTY_LEDGER } from '../../src/domain/ledger.js';
+import { recordRemoved } from '../../src/planner/ledger-updates.js';
 import { planPushes } from '../../src/planner/plan-pushes.js';
-import { properties } from '../fixtures/namespaces.js';
-
-function desired(configurations: Record<string, string>): DesiredState {
-  return mapLayers([parseNamespace(properties('application', configurations), [])]);
-}
-
-function appliedAll(state: DesiredState, ledger: LedgerState = EMPTY_LEDGER): LedgerState {
-  return [...state.components.values()].reduce((acc, component) => recordApplied(acc, component, '2024-01-01T00:00:00.000Z'), ledger);
-}
+import { appliedAll, desired } from '../fixtures/namespaces.js';
 
 /** What the agent records after handing `state`'s components to the pusher. */
 function handedOver(state: DesiredState): Map<ComponentId, string> {
