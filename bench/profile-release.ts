@@ -120,17 +120,17 @@ try {
     const calls = sidecar.calls.length;
     marks.clear();
     callCounts.clear();
+    // The fakes run in this process: their high-resolution marks share this clock.
     origin = performance.now();
-    const publishedAt = Date.now();
     apollo.publish(NAMESPACE.agent, { ...apollo.release(NAMESPACE.agent)!.configurations, 'state.agent.seq': String(seq) });
     await sidecar.waitFor((s) => s.current(id)?.seq === String(seq), 5_000);
     const configs = apollo.requests.slice(from).find((r) => r.kind === 'configs');
     const call = sidecar.calls.slice(calls).find((c) => c.id === id);
-    if (!configs?.answeredAt || !call) throw new Error('a release left no trace in the fakes');
-    stages.notify.push(configs.receivedAt - publishedAt);
-    stages.fetch.push(configs.answeredAt - configs.receivedAt);
-    stages.apply.push(call.receivedAt - configs.answeredAt);
-    stages.total.push(call.receivedAt - publishedAt);
+    if (configs?.answeredAtHr === undefined || !call) throw new Error('a release left no trace in the fakes');
+    stages.notify.push(configs.receivedAtHr - origin);
+    stages.fetch.push(configs.answeredAtHr - configs.receivedAtHr);
+    stages.apply.push(call.receivedAtHr - configs.answeredAtHr);
+    stages.total.push(call.receivedAtHr - origin);
     for (const [label, at] of marks) markSamples.set(label, [...(markSamples.get(label) ?? []), at]);
   }
   const ordered = [...markSamples].sort((a, b) => summarize(a[1]).p50 - summarize(b[1]).p50);
@@ -140,7 +140,7 @@ try {
   }
   for (const [stage, samples] of Object.entries(stages)) {
     const s = summarize(samples);
-    console.log(`${stage.padEnd(7)} mean ${round(s.mean, 2)} ms  p50 ${s.p50}  p95 ${round(s.p95)}  max ${s.max}`);
+    console.log(`${stage.padEnd(7)} mean ${round(s.mean, 2)} ms  p50 ${round(s.p50, 2)}  p95 ${round(s.p95, 2)}  max ${round(s.max, 2)}`);
   }
 } finally {
   await agent.stop();
