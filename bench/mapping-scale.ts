@@ -38,7 +38,6 @@ export interface MappingScaleResult {
   /** Median of the later cold runs: wall ms, and CPU ms of this process over the same runs. */
   readonly coldMedianMs: number;
   readonly coldMedianCpuMs: number;
-  readonly coldMaxMs: number;
   readonly stageMedianMs: Stages;
   readonly updateMedianMs: number;
   /** The reference client's mapping of the same content, cold (nothing sent yet), median wall ms. */
@@ -174,15 +173,13 @@ function measure(gc: () => void): MappingScaleResult {
       throw new Error(`one changed key must push one component: agent ${update.pushes}, reference ${referenceUpdated.pushes}`);
     }
   }
-  const coldTotals = summarize(coldRuns.map((run) => total(run.ms)));
   const median = (values: number[]): number => summarize(values).p50;
   return {
     keys: MAPPING_COMPONENTS * MAPPING_KEYS_PER_COMPONENT,
     components: MAPPING_COMPONENTS,
     coldFirstMs: total(first.ms),
-    coldMedianMs: coldTotals.p50,
+    coldMedianMs: median(coldRuns.map((run) => total(run.ms))),
     coldMedianCpuMs: median(coldRuns.map((run) => run.cpuMs)),
-    coldMaxMs: Math.max(total(first.ms), coldTotals.max),
     stageMedianMs: {
       parse: median(coldRuns.map((run) => run.ms.parse)),
       map: median(coldRuns.map((run) => run.ms.map)),
