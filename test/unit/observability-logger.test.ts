@@ -55,12 +55,7 @@ describe('createLogger', () => {
       "setImmediate(() => { logger.info('last', { password: 'p' }); process.exit(3); });",
     ]);
     assert.equal(run.status, 3);
-    assert.deepEqual(messages(run.stderr), [
-      ['line', 0],
-      ['line', 1],
-      ['line', 2],
-      ['last', '***'],
-    ]);
+    assert.deepEqual(messages(run.stderr), THREE_LINES_AND_LAST);
   });
 
   test('batched per turn: a warning goes out at once with the lines before it, so a kill in the same turn loses none', () => {
@@ -70,12 +65,7 @@ describe('createLogger', () => {
       "process.kill(process.pid, 'SIGKILL');",
     ]);
     assert.equal(run.signal, 'SIGKILL');
-    assert.deepEqual(messages(run.stderr), [
-      ['line', 0],
-      ['line', 1],
-      ['line', 2],
-      ['last', '***'],
-    ]);
+    assert.deepEqual(messages(run.stderr), THREE_LINES_AND_LAST);
   });
 
   test('not batched (one-shot commands, library hosts): each line is written as it is logged', () => {
@@ -84,6 +74,14 @@ describe('createLogger', () => {
     assert.deepEqual(messages(run.stderr), [['line', 0]]);
   });
 });
+
+/** What the batched scripts log: three info lines, then `last` with its password masked. */
+const THREE_LINES_AND_LAST = [
+  ['line', 0],
+  ['line', 1],
+  ['line', 2],
+  ['last', '***'],
+];
 
 /** Runs `body` in a child process with `logger` logging to its own stderr. */
 function runLogging(batchPerTurn: boolean, body: readonly string[]): SpawnSyncReturns<string> {
