@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFakeApollo, type FakeApollo } from '../test/fakes/apollo-server.js';
 import { startFakeLayotto, type FakeLayotto } from '../test/fakes/layotto-server.js';
-import { startAgent, type AgentProcess } from '../test/support/agent-process.js';
+import { runArgs, startAgent, type AgentProcess } from '../test/support/agent-process.js';
 import { waitUntil } from '../test/support/wait.js';
 import { NAMESPACE, baseContent, type Client } from './namespace-fixtures.js';
 import { startReferenceProcess, type ReferenceProcess } from './reference-process.js';
@@ -58,15 +58,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     await rm(stateDir, { recursive: true, force: true });
   };
   try {
-    agent = startAgent([
-      'run',
-      '--apollo-config-service', apollo.url,
-      '--app-id', APP_ID,
-      '--namespace', NAMESPACE.agent,
-      '--sidecar', sidecar.address,
-      '--state-dir', stateDir,
-      '--http', '127.0.0.1:0',
-    ], options.agentEnv);
+    agent = startAgent(
+      runArgs({ configService: apollo.url, appId: APP_ID, namespaces: [NAMESPACE.agent], sidecar: sidecar.address, stateDir }),
+      options.agentEnv,
+    );
     await agent.waitForLog((line) => line.message === 'agent started', 15_000, 'the agent to start');
     await waitUntil(() => pushedFor(sidecar, 'agent'), 15_000, 'the agent to push its initial set');
     reference = await startReferenceProcess({

@@ -8,7 +8,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startAgent, type LogLine } from '../test/support/agent-process.js';
+import { runArgs, startAgent, type LogLine } from '../test/support/agent-process.js';
 import { startFakeApollo } from '../test/fakes/apollo-server.js';
 import { startFakeLayotto } from '../test/fakes/layotto-server.js';
 import { waitUntil } from '../test/support/wait.js';
@@ -38,14 +38,7 @@ try {
   console.log(`  Layotto ${sidecar.address}  (Lifecycle/ApplyConfiguration)`);
 
   step('Starting the agent: apollo-sidecar-agent run');
-  agent = startAgent([
-    'run',
-    '--apollo-config-service', apollo.url,
-    '--app-id', APP_ID,
-    '--sidecar', sidecar.address,
-    '--state-dir', stateDir,
-    '--http', '127.0.0.1:0',
-  ]);
+  agent = startAgent(runArgs({ configService: apollo.url, appId: APP_ID, sidecar: sidecar.address, stateDir }));
   const started = await agent.waitForLog((l) => l.message === 'agent started', 10_000, 'the agent to start');
   await sidecar.waitFor((s) => ['state/redis', 'lock/redis', 'sequencer/redis'].every((id) => s.current(id)), 10_000);
   console.log('  initial sync: the sidecar received the full desired set');

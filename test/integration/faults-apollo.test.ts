@@ -10,7 +10,7 @@ import { afterEach, describe, it } from 'node:test';
 import { hashComponent } from '../../src/domain/hash.js';
 import { startFakeApollo, type FakeApollo, type FakeFault, type RecordedRequest } from '../fakes/apollo-server.js';
 import { startFakeLayotto, type FakeLayotto } from '../fakes/layotto-server.js';
-import { startAgent, type AgentProcess, type LogLine } from '../support/agent-process.js';
+import { runArgs, startAgent, type AgentProcess, type LogLine } from '../support/agent-process.js';
 import { waitUntil } from '../support/wait.js';
 import { componentsOf, onCleanup, runCleanups, tempDir } from '../support/cleanups.js';
 
@@ -33,15 +33,7 @@ interface Sandbox {
 afterEach(runCleanups);
 
 function launch(apollo: FakeApollo, sidecar: FakeLayotto, stateDir: string, namespaces: readonly string[] = []): AgentProcess {
-  const agent = startAgent([
-    'run',
-    '--apollo-config-service', apollo.url,
-    '--app-id', APP_ID,
-    ...namespaces.flatMap((ns) => ['--namespace', ns]),
-    '--sidecar', sidecar.address,
-    '--state-dir', stateDir,
-    '--http', '127.0.0.1:0',
-  ]);
+  const agent = startAgent(runArgs({ configService: apollo.url, appId: APP_ID, namespaces, sidecar: sidecar.address, stateDir }));
   onCleanup(() => agent.stop('SIGKILL'));
   return agent;
 }

@@ -12,7 +12,7 @@ import { afterEach, describe, it } from 'node:test';
 import { hashComponent } from '../../src/domain/hash.js';
 import { startFakeApollo, type FakeApollo } from '../fakes/apollo-server.js';
 import { startFakeLayotto, type FakeLayotto } from '../fakes/layotto-server.js';
-import { startAgent, type AgentProcess } from '../support/agent-process.js';
+import { runArgs, startAgent, type AgentProcess } from '../support/agent-process.js';
 import { waitUntil } from '../support/wait.js';
 import { componentsOf, onCleanup, runCleanups } from '../support/cleanups.js';
 
@@ -43,14 +43,7 @@ async function fakes(items: Readonly<Record<string, string>> = BASE): Promise<{ 
 }
 
 async function launch(apollo: FakeApollo, sidecar: FakeLayotto, stateDir: string): Promise<{ agent: AgentProcess; http: string }> {
-  const agent = startAgent([
-    'run',
-    '--apollo-config-service', apollo.url,
-    '--app-id', APP_ID,
-    '--sidecar', sidecar.address,
-    '--state-dir', stateDir,
-    '--http', '127.0.0.1:0',
-  ]);
+  const agent = startAgent(runArgs({ configService: apollo.url, appId: APP_ID, sidecar: sidecar.address, stateDir }));
   onCleanup(() => agent.stop('SIGKILL'));
   const started = await agent.waitForLog((l) => l.message === 'agent started', 10_000, 'agent started');
   return { agent, http: String(started.http) };

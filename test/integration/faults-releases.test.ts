@@ -12,7 +12,7 @@ import { afterEach, describe, it } from 'node:test';
 import { hashComponent } from '../../src/domain/hash.js';
 import { startFakeApollo } from '../fakes/apollo-server.js';
 import { startFakeLayotto } from '../fakes/layotto-server.js';
-import { startAgent, type AgentProcess, type LogLine } from '../support/agent-process.js';
+import { runArgs, startAgent, type AgentProcess, type LogLine } from '../support/agent-process.js';
 import { waitUntil } from '../support/wait.js';
 import { onCleanup, runCleanups } from '../support/cleanups.js';
 
@@ -46,11 +46,15 @@ describe('faults: unparsable releases', () => {
     apollo.publish('application', { 'state.redis.redisHost': '10.0.0.1:6379' });
     apollo.publishContent('components.json', json('k1:9092'));
     apollo.publishContent('components.yaml', yaml('s3-1.local'));
-    const agent = startAgent([
-      'run', '--apollo-config-service', apollo.url, '--app-id', APP_ID,
-      '--namespace', 'application', '--namespace', 'components.json', '--namespace', 'components.yaml',
-      '--sidecar', sidecar.address, '--state-dir', stateDir, '--http', '127.0.0.1:0',
-    ]);
+    const agent = startAgent(
+      runArgs({
+        configService: apollo.url,
+        appId: APP_ID,
+        namespaces: ['application', 'components.json', 'components.yaml'],
+        sidecar: sidecar.address,
+        stateDir,
+      }),
+    );
     onCleanup(() => agent.stop('SIGKILL'));
     const http = String((await agent.waitForLog((l) => l.message === 'agent started', 10_000, 'agent started')).http);
     const good = new Map([

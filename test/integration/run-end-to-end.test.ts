@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { startFakeApollo } from '../fakes/apollo-server.js';
 import { startFakeLayotto } from '../fakes/layotto-server.js';
-import { startAgent, type AgentProcess } from '../support/agent-process.js';
+import { runArgs, startAgent, type AgentProcess } from '../support/agent-process.js';
 import { startRunSandbox, type RunSandbox } from '../support/run-sandbox.js';
 import { waitUntil } from '../support/wait.js';
 import { onCleanup, runCleanups } from '../support/cleanups.js';
@@ -126,10 +126,7 @@ describe('run: Apollo to Layotto end to end', () => {
     apollo.publish('application', BASE);
     const stateDir = await mkdtemp(join(tmpdir(), 'asa-e2e-'));
     onCleanup(() => rm(stateDir, { recursive: true, force: true }));
-    const agent = startAgent([
-      'run', '--apollo-config-service', apollo.url, '--app-id', APP_ID,
-      '--sidecar', sidecarFirst.address, '--state-dir', stateDir, '--http', '127.0.0.1:0',
-    ]);
+    const agent = startAgent(runArgs({ configService: apollo.url, appId: APP_ID, sidecar: sidecarFirst.address, stateDir }));
     onCleanup(() => agent.stop('SIGKILL'));
     const http = String((await agent.waitForLog((l) => l.message === 'agent started', 10_000)).http);
     await waitUntil(async () => Object.keys((await readyz(http)).body.components ?? {}).length === 3, 5_000, 'components listed');

@@ -31,6 +31,28 @@ process.on('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
+export interface RunTarget {
+  readonly configService: string;
+  readonly appId: string;
+  readonly sidecar: string;
+  readonly stateDir: string;
+  /** `--namespace` for each; none: the agent's default (`application`). */
+  readonly namespaces?: readonly string[];
+}
+
+/** `run` against one config service and one sidecar, its HTTP server on a free loopback port. */
+export function runArgs(target: RunTarget): string[] {
+  return [
+    'run',
+    '--apollo-config-service', target.configService,
+    '--app-id', target.appId,
+    ...(target.namespaces ?? []).flatMap((namespace) => ['--namespace', namespace]),
+    '--sidecar', target.sidecar,
+    '--state-dir', target.stateDir,
+    '--http', '127.0.0.1:0',
+  ];
+}
+
 export function startAgent(args: readonly string[], env: NodeJS.ProcessEnv = {}): AgentProcess {
   return startNodeScript(BIN, args, env);
 }

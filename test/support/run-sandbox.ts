@@ -5,7 +5,7 @@
  */
 import { startFakeApollo, type FakeApollo } from '../fakes/apollo-server.js';
 import { startFakeLayotto, type FakeLayotto } from '../fakes/layotto-server.js';
-import { startAgent, type AgentProcess } from './agent-process.js';
+import { runArgs, startAgent, type AgentProcess } from './agent-process.js';
 import { onCleanup, tempDir } from './cleanups.js';
 
 export interface RunSandbox {
@@ -34,12 +34,7 @@ export async function startRunSandbox(options: RunSandboxOptions): Promise<RunSa
   const stateDir = await tempDir('asa-run-');
   apollo.publish('application', options.items);
   const agent = startAgent([
-    'run',
-    '--apollo-config-service', apollo.url,
-    '--app-id', options.appId,
-    '--sidecar', sidecar.address,
-    '--state-dir', stateDir,
-    '--http', '127.0.0.1:0',
+    ...runArgs({ configService: apollo.url, appId: options.appId, sidecar: sidecar.address, stateDir }),
     ...(options.extraArgs ?? []),
   ]);
   onCleanup(() => agent.stop('SIGKILL'));
