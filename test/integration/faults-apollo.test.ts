@@ -13,14 +13,9 @@ import { startFakeLayotto, type FakeLayotto } from '../fakes/layotto-server.js';
 import { runArgs, startAgent, type AgentProcess, type LogLine } from '../support/agent-process.js';
 import { waitUntil } from '../support/wait.js';
 import { componentsOf, onCleanup, runCleanups, tempDir } from '../support/cleanups.js';
+import { REDIS_RELEASE as BASE } from '../fixtures/namespaces.js';
 
 const APP_ID = 'faults-apollo';
-const BASE: Readonly<Record<string, string>> = {
-  'state.redis.redisHost': '10.0.0.1:6379',
-  'state.redis.disasterSwitch': 'off',
-  'lock.redis.redisHost': '10.0.0.1:6379',
-  'sequencer.redis.redisHost': '10.0.0.1:6379',
-};
 
 interface Sandbox {
   apollo: FakeApollo;

@@ -4,8 +4,7 @@
  * hung, and a second signal during the drain.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { afterEach, describe, it } from 'node:test';
@@ -14,15 +13,10 @@ import { startFakeApollo, type FakeApollo } from '../fakes/apollo-server.js';
 import { startFakeLayotto, type FakeLayotto } from '../fakes/layotto-server.js';
 import { runArgs, startAgent, type AgentProcess } from '../support/agent-process.js';
 import { waitUntil } from '../support/wait.js';
-import { componentsOf, onCleanup, runCleanups } from '../support/cleanups.js';
+import { componentsOf, onCleanup, runCleanups, tempDir } from '../support/cleanups.js';
+import { REDIS_RELEASE as BASE } from '../fixtures/namespaces.js';
 
 const APP_ID = 'faults-crash';
-const BASE: Readonly<Record<string, string>> = {
-  'state.redis.redisHost': '10.0.0.1:6379',
-  'state.redis.disasterSwitch': 'off',
-  'lock.redis.redisHost': '10.0.0.1:6379',
-  'sequencer.redis.redisHost': '10.0.0.1:6379',
-};
 
 interface LedgerFile {
   version: number;
@@ -36,8 +30,7 @@ async function fakes(items: Readonly<Record<string, string>> = BASE): Promise<{ 
   onCleanup(() => apollo.close());
   const sidecar = await startFakeLayotto();
   onCleanup(() => sidecar.close());
-  const stateDir = await mkdtemp(join(tmpdir(), 'asa-faults-crash-'));
-  onCleanup(() => rm(stateDir, { recursive: true, force: true }));
+  const stateDir = await tempDir('asa-faults-crash-');
   apollo.publish('application', items);
   return { apollo, sidecar, stateDir };
 }

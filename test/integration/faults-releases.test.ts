@@ -4,9 +4,6 @@
  * stays, and the next good release of the namespace is applied.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { afterEach, describe, it } from 'node:test';
 import { hashComponent } from '../../src/domain/hash.js';
@@ -14,7 +11,7 @@ import { startFakeApollo } from '../fakes/apollo-server.js';
 import { startFakeLayotto } from '../fakes/layotto-server.js';
 import { runArgs, startAgent, type AgentProcess, type LogLine } from '../support/agent-process.js';
 import { waitUntil } from '../support/wait.js';
-import { onCleanup, runCleanups } from '../support/cleanups.js';
+import { onCleanup, runCleanups, tempDir } from '../support/cleanups.js';
 
 const APP_ID = 'faults-releases';
 
@@ -41,8 +38,7 @@ describe('faults: unparsable releases', () => {
     onCleanup(() => apollo.close());
     const sidecar = await startFakeLayotto();
     onCleanup(() => sidecar.close());
-    const stateDir = await mkdtemp(join(tmpdir(), 'asa-faults-releases-'));
-    onCleanup(() => rm(stateDir, { recursive: true, force: true }));
+    const stateDir = await tempDir('asa-faults-releases-');
     apollo.publish('application', { 'state.redis.redisHost': '10.0.0.1:6379' });
     apollo.publishContent('components.json', json('k1:9092'));
     apollo.publishContent('components.yaml', yaml('s3-1.local'));

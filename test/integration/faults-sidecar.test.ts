@@ -13,14 +13,9 @@ import type { AgentProcess, LogLine } from '../support/agent-process.js';
 import { startRunSandbox, type RunSandbox } from '../support/run-sandbox.js';
 import { waitUntil } from '../support/wait.js';
 import { componentsOf, runCleanups } from '../support/cleanups.js';
+import { REDIS_RELEASE as BASE } from '../fixtures/namespaces.js';
 
 const APP_ID = 'faults-sidecar';
-const BASE: Readonly<Record<string, string>> = {
-  'state.redis.redisHost': '10.0.0.1:6379',
-  'state.redis.disasterSwitch': 'off',
-  'lock.redis.redisHost': '10.0.0.1:6379',
-  'sequencer.redis.redisHost': '10.0.0.1:6379',
-};
 const ALL = ['state/redis', 'lock/redis', 'sequencer/redis'];
 
 afterEach(runCleanups);

@@ -3,8 +3,7 @@
  * Each test starts its own fakes and agent on loopback and stops them all.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { startFakeApollo } from '../fakes/apollo-server.js';
@@ -12,15 +11,10 @@ import { startFakeLayotto } from '../fakes/layotto-server.js';
 import { runArgs, startAgent, type AgentProcess } from '../support/agent-process.js';
 import { startRunSandbox, type RunSandbox } from '../support/run-sandbox.js';
 import { waitUntil } from '../support/wait.js';
-import { onCleanup, runCleanups } from '../support/cleanups.js';
+import { onCleanup, runCleanups, tempDir } from '../support/cleanups.js';
+import { REDIS_RELEASE as BASE } from '../fixtures/namespaces.js';
 
 const APP_ID = 'orders';
-const BASE = {
-  'state.redis.redisHost': '10.0.0.1:6379',
-  'state.redis.disasterSwitch': 'off',
-  'lock.redis.redisHost': '10.0.0.1:6379',
-  'sequencer.redis.redisHost': '10.0.0.1:6379',
-};
 
 afterEach(runCleanups);
 
@@ -124,8 +118,7 @@ describe('run: Apollo to Layotto end to end', () => {
     const apollo = await startFakeApollo({ appId: APP_ID });
     onCleanup(() => apollo.close());
     apollo.publish('application', BASE);
-    const stateDir = await mkdtemp(join(tmpdir(), 'asa-e2e-'));
-    onCleanup(() => rm(stateDir, { recursive: true, force: true }));
+    const stateDir = await tempDir('asa-e2e-');
     const agent = startAgent(runArgs({ configService: apollo.url, appId: APP_ID, sidecar: sidecarFirst.address, stateDir }));
     onCleanup(() => agent.stop('SIGKILL'));
     const http = String((await agent.waitForLog((l) => l.message === 'agent started', 10_000)).http);
