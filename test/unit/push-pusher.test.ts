@@ -96,6 +96,16 @@ function gate(): { promise: Promise<void>; open: () => void; fail: (code: string
   return { promise, open, fail };
 }
 
+/** Version 1 of state/redis is submitted and its call held open by `first`; later versions answer OK. */
+async function firstCallHeld(t: TestContext): Promise<Harness & { first: ReturnType<typeof gate> }> {
+  const rig = harness(t);
+  const first = gate();
+  rig.client.script = (config) => (config.metadata['version'] === '1' ? first.promise : 'OK');
+  rig.pusher.submit({ component: redis(1) });
+  await waitUntil(() => rig.client.calls.length === 1, 'first call');
+  return { ...rig, first };
+}
+
 interface Harness {
   pusher: Pusher;
   client: ScriptedClient;
@@ -155,11 +165,7 @@ describe('Pusher', () => {
   });
 
   test('per component one call in flight, in submit order; a newer submit replaces the queued one', async (t) => {
-    const { pusher, client, outcomesFor } = harness(t);
-    const first = gate();
-    client.script = (config) => (config.metadata['version'] === '1' ? first.promise : 'OK');
-    pusher.submit({ component: redis(1) });
-    await waitUntil(() => client.calls.length === 1, 'first call');
+    const { pusher, client, outcomesFor, first } = await firstCallHeld(t);
     pusher.submit({ component: redis(2) });
     pusher.submit({ component: redis(3) });
     assert.deepEqual(pusher.status().get('state/redis'), { state: 'pending', hash: redis(3).hash, attempts: 0 });
@@ -206,11 +212,7 @@ describe('Pusher', () => {
   });
 
   test('a call in flight when a newer submit arrives finishes first, and is not retried if it fails', async (t) => {
-    const { pusher, client, outcomesFor } = harness(t);
-    const first = gate();
-    client.script = (config) => (config.metadata['version'] === '1' ? first.promise : 'OK');
-    pusher.submit({ component: redis(1) });
-    await waitUntil(() => client.calls.length === 1, 'first call');
+    const { pusher, client, outcomesFor, first } = await firstCallHeld(t);
     pusher.submit({ component: redis(2) });
     first.fail('UNAVAILABLE');
     await waitUntil(() => outcomesFor('state/redis').length === 2, 'both outcomes');
