@@ -403,13 +403,9 @@ export class ApolloSource implements Source {
         return;
       }
       const current = new Map(this.#states.map((state) => [state, (state.content as HeldContent).configurations]));
-      const changed =
-        lastEmitted === undefined ||
-        this.#states.some((state) => {
-          const before = lastEmitted?.get(state);
-          const now = current.get(state);
-          return before !== now && (before === undefined || now === undefined || !sameEntries(before, now));
-        });
+      // By identity: #accept keeps the held object whenever a release's entries are equal, so
+      // a new object is new content (comparing entries again would walk every key twice).
+      const changed = lastEmitted === undefined || this.#states.some((state) => lastEmitted?.get(state) !== current.get(state));
       if (!changed) return;
       lastEmitted = current;
       const snapshot = this.#snapshot(observedAt);
