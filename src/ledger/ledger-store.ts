@@ -44,6 +44,7 @@ export class LedgerStore {
   readonly path: string;
   private pending: LedgerState | undefined;
   private writing: Promise<void> | undefined;
+  private failure: string | undefined;
 
   constructor(
     stateDir: string,
@@ -85,6 +86,11 @@ export class LedgerStore {
     while (this.writing) await this.writing;
   }
 
+  /** Why the last write failed; undefined once a write succeeds. */
+  get writeError(): string | undefined {
+    return this.failure;
+  }
+
   private async writeLoop(): Promise<void> {
     try {
       while (this.pending) {
@@ -92,9 +98,17 @@ export class LedgerStore {
         this.pending = undefined;
         try {
           await writeFileAtomic(this.path, `${JSON.stringify(state, null, 2)}\n`);
+          if (this.failure !== undefined) this.logger.info('ledger written again', { path: this.path });
+          this.failure = undefined;
         } catch (error) {
-          // The in-memory state stays right; the next save tries again.
-          this.logger.error('could not write the ledger', { path: this.path, error: errorMessage(error) });
+          // The in-memory state stays right; the next save tries again. One line per streak of failures, not per write.
+          if (this.failure === undefined) {
+            this.logger.error('could not write the ledger; the agent keeps pushing and tries again on the next change', {
+              path: this.path,
+              error: errorMessage(error),
+            });
+          }
+          this.failure = errorMessage(error);
         }
       }
     } finally {
