@@ -55,8 +55,6 @@ export interface ApolloSourceOptions {
   readonly backoff?: Partial<BackoffOptions>;
   /** A body above this is a rejected release. Default 8 MiB. */
   readonly maxBodyBytes?: number;
-  /** A single value above this is a rejected release. Default 1 MiB. */
-  readonly maxValueBytes?: number;
   readonly logger: Logger;
   readonly metrics: AgentMetrics;
   readonly fetchImpl?: FetchImpl;
@@ -88,7 +86,6 @@ const tuningSchema = z.object({
   metaRefreshIntervalMs: z.number().min(0).optional(),
   minPollIntervalMs: z.number().min(0).optional(),
   maxBodyBytes: z.number().int().positive().optional(),
-  maxValueBytes: z.number().int().positive().optional(),
   cacheWriteDelayMs: z.number().min(0).optional(),
   backoff: z
     .object({ initialMs: z.number().positive().optional(), maxMs: z.number().positive().optional() })
@@ -182,7 +179,6 @@ export class ApolloSource implements Source {
       http: this.#http,
       locator: this.#locator,
       requestTimeoutMs,
-      maxValueBytes: options.maxValueBytes ?? 1024 * 1024,
       logger: this.#logger,
       metrics: options.metrics,
     });
