@@ -235,10 +235,10 @@ export class Agent extends EventEmitter<AgentEvents> {
   }
 
   /**
-   * Binds the health server at `next.http`, the old one still serving if it can: `commit()`
-   * closes the old one, `rollback()` the new one. The new address may be the old port on
-   * another host, which binds only once the old server is closed; if even then it cannot, the
-   * old server is brought back and a ConfigError thrown.
+   * Binds the health server at `next.http`, the old one still serving: `commit()` closes the
+   * old one, `rollback()` the new one. Only the old port on another host needs the old server
+   * closed first; if even then it cannot bind, the old server is brought back. Either way a
+   * ConfigError is thrown when the new address cannot be served.
    */
   private async prepareHttp(next: AgentConfig): Promise<{ commit: () => Promise<void>; rollback: () => Promise<void> }> {
     const old = this.http;
@@ -254,7 +254,9 @@ export class Agent extends EventEmitter<AgentEvents> {
     });
     try {
       return swap(await this.startHttp(next), old);
-    } catch {
+    } catch (error) {
+      const samePort = next.http !== 'off' && old !== undefined && old.port === next.http.port;
+      if (!samePort) throw new ConfigError(`cannot serve HTTP on ${formatHttp(next)}: ${errorMessage(error)}`);
       // Tried again below with the old server out of the way.
     }
     await old?.close();

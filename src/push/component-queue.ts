@@ -2,9 +2,9 @@ import type { ComponentId } from '../domain/component.js';
 import { errorMessage } from '../domain/errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { AgentMetrics } from '../observability/metrics.js';
-import { requestBytesOver } from '../sidecar/request-size.js';
 import { SidecarCallError, type SidecarClient } from '../sidecar/sidecar-client.js';
 import type { ComponentPushState, PushOutcome, PushRequest, PushResult } from './push-request.js';
+import { pushSizeProblem } from './push-size.js';
 import type { PushSlots } from './push-slots.js';
 import { classifyFailure, runWithRetry, type FailedAttempt, type RetrySettings } from './retry-policy.js';
 
@@ -23,7 +23,10 @@ export interface ComponentQueueDeps {
   readonly settings: ComponentQueueSettings;
   readonly logger: Logger;
   readonly metrics: AgentMetrics;
-  /** How many times the sidecar connection was (re)established: what was settled before is not trusted after. */
+  /**
+   * The sidecar connection a call started now goes out on (a count of (re)connections): what
+   * was settled on an earlier one is not trusted on a later one.
+   */
   readonly connection: () => number;
   readonly report: (outcome: PushOutcome) => void;
 }
@@ -164,11 +167,10 @@ export class ComponentQueue {
     const delivery: Delivery = { request, controller: new AbortController(), attempts: 0, connection: this.deps.connection() };
     const { signal } = delivery.controller;
     this.current = delivery;
-    const tooLarge = requestBytesOver(request.component, settings.maxPushBytes);
+    const tooLarge = pushSizeProblem(request.component, settings.maxPushBytes);
     if (tooLarge !== undefined) {
-      const details = `${this.deps.id}: the encoded ApplyConfiguration request is ${tooLarge} bytes, over --max-push-bytes (${settings.maxPushBytes}); not sent`;
       this.current = undefined;
-      this.finish(request, 'rejected', 0, new SidecarCallError(TOO_LARGE_CODE, TOO_LARGE, details), delivery.connection);
+      this.finish(request, 'rejected', 0, new SidecarCallError(TOO_LARGE_CODE, TOO_LARGE, tooLarge), delivery.connection);
       this.pump();
       return;
     }

@@ -143,7 +143,8 @@ export class Pusher {
         settings: this.settings,
         logger: this.options.logger,
         metrics: this.options.metrics,
-        connection: () => this.connection,
+        // A call made while disconnected goes out on the next connection, and counts for it.
+        connection: () => this.connection + (this.options.client.isConnected() ? 0 : 1),
         report: (outcome) => this.report(outcome),
       });
       this.queues.set(id, queue);

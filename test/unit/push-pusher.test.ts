@@ -363,7 +363,7 @@ describe('Pusher', () => {
     assert.deepEqual([rejected?.result, rejected?.attempts, rejected?.code], ['rejected', 0, 'RESOURCE_EXHAUSTED']);
     assert.equal(
       rejected?.message,
-      'state/big: the encoded ApplyConfiguration request is 1028 bytes, over --max-push-bytes (1000); not sent',
+      'state/big: the encoded ApplyConfiguration request is 1028 bytes, over --max-push-bytes (1000), so it is not sent',
     );
     for (let resync = 0; resync < 3; resync += 1) pusher.submit({ component: big });
     assert.equal(outcomes.length, 2, 'not tried again until it changes');

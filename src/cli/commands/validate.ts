@@ -1,5 +1,6 @@
 import { loadDesired } from '../../app/one-shot.js';
 import { ConfigError } from '../../domain/errors.js';
+import { pushSizeProblem } from '../../push/push-size.js';
 import { loadConfig, oneShotContext, write, type CliIo } from '../command-context.js';
 import type { GlobalArgs } from '../global-options.js';
 
@@ -13,7 +14,10 @@ export async function validateCommand(args: GlobalArgs, io: CliIo): Promise<numb
     write(io.stdout, `invalid: agent configuration\n${error.problems.map((p) => `  - ${p}`).join('\n')}`);
     return 1;
   }
-  const { desired, problems } = await loadDesired(oneShotContext(config, io));
+  const loaded = await loadDesired(oneShotContext(config, io));
+  const { desired } = loaded;
+  const tooLarge = [...desired.components.values()].map((component) => pushSizeProblem(component, config.maxPushBytes));
+  const problems = [...loaded.problems, ...tooLarge.filter((problem) => problem !== undefined)];
   if (problems.length > 0) {
     write(io.stdout, `invalid: ${problems.length} problem(s)\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     return 1;
