@@ -99,7 +99,7 @@ describe('hostile input: YAML that costs more than its size', () => {
     const [problem] = problemsOf(() => parseNamespace(apolloNamespace('c.yaml', 'yaml', yaml), []));
     const ms = performance.now() - started;
     assert.match(problem!, new RegExp(`YAML aliases expand too far \\(at most ${MAX_YAML_ALIAS_COUNT} uses`));
-    assert.ok(ms < 3_000, `refused in ${Math.round(ms)} ms (was 55 s)`);
+    assert.ok(ms < 10_000, `refused in ${Math.round(ms)} ms (was 55 s)`);
   });
   it('nested aliases (a billion laughs) are refused below the value depth too', () => {
     const lines = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
@@ -117,12 +117,12 @@ describe('hostile input: YAML that costs more than its size', () => {
       ['state/r', 'state', 'r', ['host', 'port']],
     ]);
   });
-  it('a map of 20,000 names is read in linear time (the library duplicate-key check was quadratic)', () => {
-    const yaml = `state:\n${Array.from({ length: 20_000 }, (_, i) => `  n${i}: {k: v}`).join('\n')}\n`;
+  it('a map of 50,000 names is read in linear time (the library duplicate-key check was quadratic: about 30 s)', () => {
+    const yaml = `state:\n${Array.from({ length: 50_000 }, (_, i) => `  n${i}: {k: v}`).join('\n')}\n`;
     const started = performance.now();
-    assert.equal(parseNamespace(apolloNamespace('c.yaml', 'yaml', yaml), []).components.length, 20_000);
+    assert.equal(parseNamespace(apolloNamespace('c.yaml', 'yaml', yaml), []).components.length, 50_000);
     const ms = performance.now() - started;
-    assert.ok(ms < 3_000, `read in ${Math.round(ms)} ms`);
+    assert.ok(ms < 15_000, `read in ${Math.round(ms)} ms`);
   });
   it('a duplicate key is still refused', () => {
     assert.match(problemsOf(() => parseNamespace(apolloNamespace('c.yaml', 'yaml', 'state:\n  r: {a: 1}\n  r: {a: 2}\n'), []))[0]!, /map key "r" appears twice/);
