@@ -90,6 +90,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       options.logger ??
       createLogger({ level: options.config.logLevel, format: options.config.logFormat, knownSecrets: this.knownSecrets });
     this.metrics = createMetrics(options.registry ?? new Registry());
+    this.metrics.initNamespaces([...(this.config.apollo?.namespaces ?? []), ...this.config.files]);
     this.ledgerStore = new LedgerStore(this.config.stateDir, this.logger);
     this.sources = options.sources ?? createSources(this.config, this.logger, this.metrics);
     this.gate = new ReleaseGate(this.config.components, this.sources.map((source) => source.id));
@@ -155,6 +156,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     const previous = this.config;
     this.config = next;
     this.logger.level = next.logLevel;
+    this.metrics.initNamespaces([...(next.apollo?.namespaces ?? []), ...next.files]);
     if (!keepSources) {
       this.sourcesAbort.abort();
       await Promise.allSettled(this.sourceTasks);
