@@ -105,6 +105,8 @@ const agent = createAgent({
     logLevel: 'info',
     logFormat: 'json',
     resyncIntervalMs: 300_000,
+    maxPushBytes: 4 * 1024 * 1024,
+    cacheSecrets: true,
   },
   logger: createLogger({ stream: discard, level: logLevelSchema.parse(args['log-level']) }),
 });

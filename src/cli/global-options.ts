@@ -47,6 +47,14 @@ export function withGlobalOptions<T>(yargs: Argv<T>) {
       type: 'string',
       describe: `periodic full re-push, e.g. 30s, 5m; 0 turns it off [env AGENT_RESYNC_INTERVAL] (default: ${DEFAULTS.resyncInterval})`,
     })
+    .option('max-push-bytes', {
+      type: 'string',
+      describe: `the sidecar's receive limit: a larger component is not sent, e.g. 4MiB, 512KiB, 100000 [env AGENT_MAX_PUSH_BYTES] (default: ${DEFAULTS.maxPushBytes})`,
+    })
+    .option('cache-secrets', {
+      type: 'boolean',
+      describe: 'keep namespaces with secret-looking keys in the Apollo local cache; --no-cache-secrets keeps them out [env AGENT_CACHE_SECRETS] (default: true)',
+    })
     .group(
       [
         'config',
@@ -66,6 +74,8 @@ export function withGlobalOptions<T>(yargs: Argv<T>) {
         'log-level',
         'log-format',
         'resync-interval',
+        'max-push-bytes',
+        'cache-secrets',
       ],
       'Agent options (flag > env > config file > default):',
     );
@@ -89,6 +99,8 @@ export interface GlobalArgs {
   logLevel?: string;
   logFormat?: string;
   resyncInterval?: string;
+  maxPushBytes?: string;
+  cacheSecrets?: boolean;
 }
 
 /** The flags the user actually gave, in the config loader's vocabulary. */
@@ -111,5 +123,7 @@ export function flagSettings(args: GlobalArgs): Settings & { config?: string } {
     logLevel: args.logLevel,
     logFormat: args.logFormat,
     resyncInterval: args.resyncInterval,
+    maxPushBytes: args.maxPushBytes,
+    cacheSecrets: args.cacheSecrets,
   };
 }

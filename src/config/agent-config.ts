@@ -32,6 +32,10 @@ export interface AgentConfig {
   readonly logFormat: LogFormat;
   /** 0 disables the periodic full re-push. */
   readonly resyncIntervalMs: number;
+  /** The sidecar's receive limit: a component whose encoded request is larger is not sent. */
+  readonly maxPushBytes: number;
+  /** Whether the Apollo local cache may hold namespaces with secret-looking keys. */
+  readonly cacheSecrets: boolean;
   /** Where the config came from, for SIGHUP re-reads. */
   readonly configFile?: string;
 }

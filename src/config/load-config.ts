@@ -6,6 +6,7 @@ import { ConfigError, errorMessage } from '../domain/errors.js';
 import { isHttpUrl } from '../domain/http-url.js';
 import { componentRuleSchema } from '../mapper/rules.js';
 import type { AgentConfig } from './agent-config.js';
+import { parseByteSize } from './byte-size.js';
 import { parseDuration } from './duration.js';
 
 /**
@@ -31,6 +32,8 @@ const settingsSchema = z
     logLevel: z.string(),
     logFormat: z.string(),
     resyncInterval: z.union([z.string(), z.number()]),
+    maxPushBytes: z.union([z.string(), z.number()]),
+    cacheSecrets: z.union([z.boolean(), z.string()]),
     components: z.array(componentRuleSchema),
   })
   .partial()
@@ -57,6 +60,8 @@ export const ENV_VARS: Partial<Record<SettingKey, string>> = {
   logLevel: 'LOG_LEVEL',
   logFormat: 'LOG_FORMAT',
   resyncInterval: 'AGENT_RESYNC_INTERVAL',
+  maxPushBytes: 'AGENT_MAX_PUSH_BYTES',
+  cacheSecrets: 'AGENT_CACHE_SECRETS',
 };
 export const CONFIG_ENV_VAR = 'AGENT_CONFIG';
 
@@ -69,6 +74,8 @@ export const DEFAULTS = {
   logLevel: 'info',
   logFormat: 'json',
   resyncInterval: '5m',
+  maxPushBytes: '4MiB',
+  cacheSecrets: true,
 } satisfies Settings;
 
 export interface ConfigInputs {
@@ -121,7 +128,8 @@ async function readConfigFile(path: string, problems: string[]): Promise<Setting
   const layer: Record<string, unknown> = {};
   const shape = settingsSchema.shape as Record<string, z.ZodType>;
   for (const [key, value] of Object.entries(raw)) {
-    const schema = shape[key];
+    // Own keys only: `constructor` or `toString` must not find Object.prototype's members.
+    const schema = Object.hasOwn(shape, key) ? shape[key] : undefined;
     if (!schema) {
       problems.push(`${path}: ${key}: unknown setting`);
       continue;
@@ -160,8 +168,9 @@ function resolveSettings(
     if (!s.appId) problems.push('appId: required when Apollo is a source (--app-id or APOLLO_APP_ID)');
     if (!s.apolloMeta && configServices.length === 0)
       problems.push('apolloMeta / apolloConfigService: one is required when Apollo is a source');
-    for (const url of [...configServices, ...(s.apolloMeta ? [s.apolloMeta] : [])]) {
-      if (!isHttpUrl(url)) problems.push(`apollo URL ${JSON.stringify(url)} is not an http(s) URL`);
+    for (const [setting, url] of [...configServices.map((url) => ['apolloConfigService', url]), ...(s.apolloMeta ? [['apolloMeta', s.apolloMeta]] : [])]) {
+      const problem = apolloUrlProblem(url!);
+      if (problem) problems.push(`${setting}: ${problem}`);
     }
   } else if (files.length === 0) {
     problems.push('no source: give Apollo (--app-id with --apollo-meta or --apollo-config-service) or --file');
@@ -178,8 +187,22 @@ function resolveSettings(
   if (!logFormat.success) problems.push(`logFormat: ${JSON.stringify(s.logFormat)} is not json or pretty`);
   const resyncIntervalMs = parseDuration(String(s.resyncInterval));
   if (resyncIntervalMs === undefined) problems.push(`resyncInterval: ${JSON.stringify(s.resyncInterval)} is not a duration like 30s, 5m or 0`);
+  const maxPushBytes = parseByteSize(String(s.maxPushBytes));
+  if (maxPushBytes === undefined || maxPushBytes < 1 || maxPushBytes > MAX_PUSH_BYTES_LIMIT)
+    problems.push(`maxPushBytes: ${JSON.stringify(s.maxPushBytes)} is not a size from 1 byte to 2GiB like 4MiB, 512KiB or 100000 (units: KiB, MiB, GiB)`);
+  const cacheSecrets = parseBoolean(s.cacheSecrets);
+  if (cacheSecrets === undefined) problems.push(`cacheSecrets: ${JSON.stringify(s.cacheSecrets)} is not true or false`);
 
-  if (problems.length > 0 || !http || !logLevel.success || !logFormat.success || resyncIntervalMs === undefined) return undefined;
+  if (
+    problems.length > 0 ||
+    !http ||
+    !logLevel.success ||
+    !logFormat.success ||
+    resyncIntervalMs === undefined ||
+    maxPushBytes === undefined ||
+    cacheSecrets === undefined
+  )
+    return undefined;
   return {
     apollo: usesApollo
       ? {
@@ -201,8 +224,37 @@ function resolveSettings(
     logLevel: logLevel.data,
     logFormat: logFormat.data,
     resyncIntervalMs,
+    maxPushBytes,
+    cacheSecrets,
     ...(extra.configFile ? { configFile: extra.configFile } : {}),
   };
+}
+
+/** grpc-js and grpc-go take the receive limit as an int32. */
+const MAX_PUSH_BYTES_LIMIT = 2 ** 31 - 1;
+
+function parseBoolean(value: boolean | string | undefined): boolean | undefined {
+  if (typeof value === 'boolean') return value;
+  const text = value?.trim().toLowerCase();
+  return text === 'true' || text === '1' ? true : text === 'false' || text === '0' ? false : undefined;
+}
+
+/**
+ * Why an Apollo address cannot be used, or undefined. User info (`http://user:password@host`)
+ * is refused: Apollo authenticates with the access key, and a password in the URL would be
+ * printed by every log line that names the address. The message never repeats the user info.
+ */
+function apolloUrlProblem(text: string): string | undefined {
+  if (!isHttpUrl(text)) return `${JSON.stringify(withoutUserInfo(text))} is not an http(s) URL`;
+  const url = new URL(text);
+  if (url.username !== '' || url.password !== '')
+    return `${withoutUserInfo(text)} carries a user name or password; remove the "user:password@" part (Apollo authenticates with --access-key-secret-file)`;
+  return undefined;
+}
+
+/** The text with anything between `//` (or the start) and `@` replaced, so a password is never echoed. */
+function withoutUserInfo(text: string): string {
+  return text.replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^/?#]*@/i, '$1***@');
 }
 
 function parseHttp(text: string): AgentConfig['http'] | undefined {
