@@ -3,6 +3,7 @@ import { Registry } from 'prom-client';
 import type { AgentConfig } from '../config/agent-config.js';
 import type { DesiredState } from '../domain/component.js';
 import { ConfigError, errorMessage, PushError } from '../domain/errors.js';
+import { KnownSecrets } from '../domain/masking.js';
 import type { SourceSnapshot } from '../domain/snapshot.js';
 import { LedgerRecorder } from '../ledger/ledger-recorder.js';
 import { LedgerStore } from '../ledger/ledger-store.js';
@@ -36,6 +37,11 @@ export interface CreateAgentOptions {
   readonly sources?: readonly Source[];
   /** Replaces the gRPC client (embedding, tests). Called again when a reload changes the address. */
   readonly sidecarClient?: (address: string) => SidecarClient;
+  /**
+   * The secret values the agent learns from its components, scrubbed from every log line and
+   * served body: pass the one given to `createLogger({ knownSecrets })` with your own logger.
+   */
+  readonly knownSecrets?: KnownSecrets;
   /** How long `stop()` lets pushes in flight finish. Default 5 s (CONTRACT.md section 8). */
   readonly drainTimeoutMs?: number;
 }
@@ -64,6 +70,7 @@ interface SidecarLink {
 export class Agent extends EventEmitter<AgentEvents> {
   readonly metrics: AgentMetrics;
   readonly logger: Logger;
+  private readonly knownSecrets: KnownSecrets;
   private config: AgentConfig;
   private gate: ReleaseGate;
   private desired: DesiredState = { components: new Map(), warnings: [] };
@@ -82,9 +89,13 @@ export class Agent extends EventEmitter<AgentEvents> {
   constructor(private readonly options: CreateAgentOptions) {
     super();
     this.config = options.config;
-    this.logger = options.logger ?? createLogger({ level: options.config.logLevel, format: options.config.logFormat });
+    this.knownSecrets = options.knownSecrets ?? new KnownSecrets();
+    this.logger =
+      options.logger ??
+      createLogger({ level: options.config.logLevel, format: options.config.logFormat, knownSecrets: this.knownSecrets });
     this.metrics = createMetrics(options.registry ?? new Registry());
-    this.ledger = new LedgerRecorder(new LedgerStore(this.config.stateDir, this.logger));
+    this.metrics.initNamespaces([...(this.config.apollo?.namespaces ?? []), ...this.config.files]);
+    this.ledger = new LedgerRecorder(new LedgerStore(this.config.stateDir, this.logger, this.metrics));
     this.sources = options.sources ?? createSources(this.config, this.logger, this.metrics);
     this.gate = new ReleaseGate(this.config.components, this.sources.map((source) => source.id));
   }
@@ -99,6 +110,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.state = 'starting';
     try {
       await this.ledger.load();
+      this.knownSecrets.replace(Object.values(this.ledger.state.components));
       this.http = await this.startHttp(this.config);
     } catch (error) {
       this.state = 'stopped';
@@ -164,6 +176,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     // Nothing below can fail: the new config is committed.
     this.config = next;
     this.logger.level = next.logLevel;
+    this.metrics.initNamespaces([...(next.apollo?.namespaces ?? []), ...next.files]);
     if (!keepSources) {
       this.sourcesAbort.abort();
       await Promise.allSettled(this.sourceTasks);
@@ -204,7 +217,12 @@ export class Agent extends EventEmitter<AgentEvents> {
    */
   private reconcile(observedAt?: number): void {
     if (this.state !== 'running' || !this.gate.isComplete()) return;
+    const previous = this.desired;
     this.desired = this.gate.desired();
+    // What the sidecar may quote back in an error: the secrets of what is pushed and of what it ran before.
+    if (this.desired !== previous) {
+      this.knownSecrets.replace([...this.desired.components.values(), ...Object.values(this.ledger.state.components)]);
+    }
     this.logWarnings(this.desired.warnings);
     this.metrics.componentsDesired.set(this.desired.components.size);
     const plan = planChanges(this.desired, this.ledger.state, { all: true });
@@ -231,6 +249,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       registry: this.metrics.registry,
       readiness: () => this.readiness(),
       logger: this.logger,
+      knownSecrets: this.knownSecrets,
     });
   }
 

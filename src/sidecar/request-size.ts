@@ -1,5 +1,5 @@
 import type { ComponentConfig } from '../domain/component.js';
-import { lifecycleService } from './lifecycle-proto.js';
+import { encodeDynamicConfiguration } from './lifecycle-codec.js';
 
 /** Most bytes one UTF-16 code unit takes in UTF-8 (a surrogate pair: 4 bytes for 2 units). */
 const MAX_UTF8_PER_UNIT = 3;
@@ -10,8 +10,7 @@ const MAX_MESSAGE_FRAMING = 1 + 5;
 
 /** The exact size of the encoded ApplyConfiguration request (the gRPC message grpc-go's receive limit counts). */
 export function encodedRequestBytes(config: ComponentConfig): number {
-  const { requestSerialize } = lifecycleService().applyConfiguration;
-  return requestSerialize({ componentConfig: { kind: config.kind, name: config.name, metadata: { ...config.metadata } } }).length;
+  return encodeDynamicConfiguration(config).length;
 }
 
 /**

@@ -178,6 +178,8 @@ describe('Agent in-process', () => {
     assert.match(r.detail().ledger?.error ?? '', /ledger\.json/);
     await r.agent.stop();
     assert.equal(r.lines.filter((l) => l.level === 'error' && /ledger/.test(l.message)).length, 1);
+    const failures = (await r.agent.metrics.stateWriteFailures.get()).values.find((v) => v.labels.file === 'ledger')?.value ?? 0;
+    assert.ok(failures >= 2, `every failed write counted: ${failures}`);
   });
 
   it('start fails whole on a port in use; stop() after it does not throw', async () => {

@@ -1,7 +1,9 @@
-import { Registry, collectDefaultMetrics } from 'prom-client';
+import { Registry } from 'prom-client';
 import { createAgent } from '../../app/agent.js';
 import { ConfigError, errorMessage } from '../../domain/errors.js';
+import { KnownSecrets } from '../../domain/masking.js';
 import { createLogger } from '../../observability/logger.js';
+import { registerProcessMetrics } from '../../observability/metrics.js';
 import { loadConfig, type CliIo } from '../command-context.js';
 import type { GlobalArgs } from '../global-options.js';
 
@@ -11,12 +13,11 @@ import type { GlobalArgs } from '../global-options.js';
  */
 export async function runCommand(args: GlobalArgs, io: CliIo): Promise<number> {
   const config = await loadConfig(args);
-  const logger = createLogger({ level: config.logLevel, format: config.logFormat, stream: io.stderr, batchPerTurn: true });
+  const knownSecrets = new KnownSecrets();
+  const logger = createLogger({ level: config.logLevel, format: config.logFormat, stream: io.stderr, batchPerTurn: true, knownSecrets });
   const registry = new Registry();
-  // prom-client samples event-loop delay every 10 ms by default: 100 wake-ups a second that
-  // cost an idle agent most of its CPU. One sample a second is plenty for a config agent.
-  collectDefaultMetrics({ register: registry, prefix: 'apollo_sidecar_agent_', eventLoopMonitoringPrecision: 1000 });
-  const agent = createAgent({ config, logger, registry });
+  registerProcessMetrics(registry);
+  const agent = createAgent({ config, logger, registry, knownSecrets });
   agent.on('error', () => {
     // Already logged where it happened; the listener keeps EventEmitter from throwing it.
   });
@@ -46,7 +47,9 @@ export async function runCommand(args: GlobalArgs, io: CliIo): Promise<number> {
     logger.info('SIGHUP: re-reading the agent config', { config: config.configFile ?? '(no file: flags and env only)' });
     loadConfig(args)
       .then((next) => agent.reload(next))
+      .then(() => agent.metrics.configReloads.inc({ result: 'success' }))
       .catch((error: unknown) => {
+        agent.metrics.configReloads.inc({ result: 'failure' });
         const problems = error instanceof ConfigError ? error.problems : [];
         logger.error('config reload rejected; the running config stays', { error: errorMessage(error), problems });
       });
