@@ -231,6 +231,8 @@ export class Agent extends EventEmitter<AgentEvents> {
     const removed = plan.changes.filter((change) => change.action === 'remove').map((change) => change.id);
     for (const id of removed) {
       this.logger.warn('component has no keys left; Layotto cannot unload it, so it keeps its last config', { component: id });
+      // If its keys come back, it is pushed again (even unchanged), so that the ledger marks it applied again.
+      pusher.forget(id);
     }
     this.ledger.markRemoved(removed);
     this.scheduleGauge();

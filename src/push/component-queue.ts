@@ -115,6 +115,10 @@ export class ComponentQueue {
     return { ...settled, thisConnection: connection === this.deps.connection() };
   }
 
+  forget(): void {
+    this.settled = undefined;
+  }
+
   isIdle(): boolean {
     return this.pending === undefined && this.current === undefined;
   }

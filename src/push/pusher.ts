@@ -96,6 +96,11 @@ export class Pusher {
     return states;
   }
 
+  /** Forgets how the component's last version settled: submitted again, it is sent again. */
+  forget(id: ComponentId): void {
+    this.queues.get(id)?.forget();
+  }
+
   /**
    * The sidecar (re)connected: it may be a new process that knows nothing, so every version is
    * sent again when next submitted, those it applied, rejected or gave up on included.
