@@ -2,6 +2,7 @@ import type { AgentConfig } from '../config/agent-config.js';
 import type { DesiredState } from '../domain/component.js';
 import { errorMessage, MappingError, SourceError } from '../domain/errors.js';
 import type { LedgerState } from '../domain/ledger.js';
+import type { KnownSecrets } from '../domain/masking.js';
 import type { Plan } from '../domain/plan.js';
 import { LedgerStore } from '../ledger/ledger-store.js';
 import type { Logger } from '../observability/logger.js';
@@ -20,6 +21,8 @@ export interface OneShotContext {
   readonly logger: Logger;
   readonly metrics: AgentMetrics;
   readonly sources?: readonly Source[];
+  /** What the logger scrubs; filled with the components' secrets before anything is pushed. */
+  readonly knownSecrets?: KnownSecrets;
 }
 
 export interface LoadedDesired {
@@ -89,7 +92,8 @@ export async function applyOnce(
   context: OneShotContext & { sidecarClient?: SidecarClient },
   options: { all?: boolean; timeoutMs: number },
 ): Promise<ApplyResult> {
-  const { plan } = await planFromLedger(context, options);
+  const { plan, desired, ledger: before } = await planFromLedger(context, options);
+  context.knownSecrets?.replace([...desired.components.values(), ...Object.values(before.components)]);
   const store = new LedgerStore(context.config.stateDir, context.logger);
   let ledger = await store.load();
   const client =

@@ -1,6 +1,7 @@
 import type { AgentConfig } from '../config/agent-config.js';
 import { loadAgentConfig } from '../config/load-config.js';
 import type { OneShotContext } from '../app/one-shot.js';
+import { KnownSecrets } from '../domain/masking.js';
 import { createLogger } from '../observability/logger.js';
 import { createMetrics } from '../observability/metrics.js';
 import { flagSettings, type GlobalArgs } from './global-options.js';
@@ -19,10 +20,12 @@ export function loadConfig(args: GlobalArgs): Promise<AgentConfig> {
 
 /** A one-shot command's logger (stderr) and a private metrics registry nobody scrapes. */
 export function oneShotContext(config: AgentConfig, io: CliIo): OneShotContext {
+  const knownSecrets = new KnownSecrets();
   return {
     config,
-    logger: createLogger({ level: config.logLevel, format: config.logFormat, stream: io.stderr }),
+    logger: createLogger({ level: config.logLevel, format: config.logFormat, stream: io.stderr, knownSecrets }),
     metrics: createMetrics(),
+    knownSecrets,
   };
 }
 

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import yargs from 'yargs';
-import { AgentError, ConfigError, errorMessage } from '../domain/errors.js';
+import { AgentError, errorMessage } from '../domain/errors.js';
+import { printable, redactText } from '../domain/masking.js';
 import { processIo, write, type CliIo } from './command-context.js';
 import { withGlobalOptions } from './global-options.js';
 
@@ -102,12 +103,22 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
   try {
     await cli.parseAsync();
   } catch (error) {
-    if (error instanceof ConfigError) write(io.stderr, `error: ${error.message}`);
-    else if (error instanceof AgentError) write(io.stderr, `error: ${error.message}`);
-    else write(io.stderr, `internal error: ${error instanceof Error ? (error.stack ?? error.message) : errorMessage(error)}`);
+    if (error instanceof AgentError) write(io.stderr, `error: ${shownError(error.message)}`);
+    else write(io.stderr, `internal error: ${shownError(error instanceof Error ? (error.stack ?? error.message) : errorMessage(error))}`);
     return 1;
   }
   return exitCode;
+}
+
+/**
+ * An error for the terminal: its lines kept (a ConfigError lists one problem a line), each made
+ * printable and bounded, secret forms masked (a problem may quote a value).
+ */
+function shownError(message: string): string {
+  return message
+    .split('\n')
+    .map((line) => printable(redactText(line)))
+    .join('\n');
 }
 
 /** The binary's entry point. */
