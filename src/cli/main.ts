@@ -1,11 +1,9 @@
-import { readFileSync } from 'node:fs';
 import yargs from 'yargs';
 import { AgentError, errorMessage } from '../domain/errors.js';
 import { printable, redactText } from '../domain/masking.js';
+import { AGENT_VERSION } from '../version.js';
 import { processIo, write, type CliIo } from './command-context.js';
 import { withGlobalOptions } from './global-options.js';
-
-const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /**
  * Parses the command line, runs one command, and turns its result or error into an exit
@@ -19,6 +17,8 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
   };
   const cli = withGlobalOptions(yargs([...argv]))
     .scriptName('apollo-sidecar-agent')
+    // English whatever LANG says, like every other message of the agent; the bundle carries no yargs locale files.
+    .locale('en')
     .usage('$0 <command> [options]\n\nPushes Apollo configuration to a Layotto sidecar through Lifecycle/ApplyConfiguration.')
     .command(
       'run',
@@ -102,7 +102,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     )
     .demandCommand(1, 'name a command: run, diff, apply, render, validate, convert or status')
     .strict()
-    .version(version)
+    .version(AGENT_VERSION)
     .help()
     .alias('help', 'h')
     .wrap(Math.min(120, process.stdout.columns || 100))
