@@ -88,7 +88,19 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
           .epilog('Fields that ApplyConfiguration cannot carry are listed on stderr. Exit codes: 0 converted, 1 error.'),
       async (args) => set(await (await import('./commands/convert.js')).convertCommand({ fromLayotto: args.fromLayotto, to: args.to }, io)),
     )
-    .demandCommand(1, 'name a command: run, diff, apply, render, validate or convert')
+    .command(
+      'status',
+      "what a running agent's sidecar runs: per component the desired and applied version, its releases and last error; per source what it last read",
+      (y) =>
+        y
+          .option('agent', { type: 'string', describe: "the agent's HTTP address, as run's --http (default: run's default, 127.0.0.1:34980)" })
+          .option('output', { choices: ['text', 'json'] as const, default: 'text' as const, describe: 'text for people, json for machines' })
+          .example('$0 status', 'the agent of this pod, on its default address')
+          .example('kubectl exec POD -c apollo-sidecar-agent -- node /opt/apollo-sidecar-agent/bin/apollo-sidecar-agent.js status', 'in a pod')
+          .epilog('Exit codes: 0 in sync, 2 not in sync (a component not applied, the sidecar disconnected), 1 agent unreachable.'),
+      async (args) => set(await (await import('./commands/status.js')).statusCommand({ agent: args.agent, output: args.output }, io)),
+    )
+    .demandCommand(1, 'name a command: run, diff, apply, render, validate, convert or status')
     .strict()
     .version(AGENT_VERSION)
     .help()

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { errorMessage } from '../../domain/errors.js';
 import type { Logger } from '../../observability/logger.js';
+import type { AgentMetrics } from '../../observability/metrics.js';
 import { readStateFile, writeStateFile } from '../../storage/state-dir.js';
 import type { NamespaceName } from './namespace-name.js';
 import { parseProperties, propertiesComments, stringifyProperties } from '../properties-text.js';
@@ -27,6 +28,7 @@ export interface NamespaceCacheOptions {
   readonly appId: string;
   readonly cluster: string;
   readonly logger: Logger;
+  readonly metrics: AgentMetrics;
 }
 
 /** A file-name component that cannot climb out of its directory whatever Apollo calls things. */
@@ -96,6 +98,7 @@ export class NamespaceCache {
     try {
       await writeStateFile(path, text, { root: this.options.dir });
     } catch (error) {
+      this.options.metrics.stateWriteFailures.inc({ file: 'apollo_cache' });
       this.options.logger.warn('Apollo cache not written', { namespace: namespace.configured, path, error: errorMessage(error) });
     }
   }
