@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { LedgerStore } from '../../src/ledger/ledger-store.js';
 import { EMPTY_LEDGER } from '../../src/domain/ledger.js';
+import { createMetrics } from '../../src/observability/metrics.js';
 import { NamespaceCache } from '../../src/sources/apollo/namespace-cache.js';
 import { parseNamespaceName } from '../../src/sources/apollo/namespace-name.js';
 import { checkStateDir, readStateFile, StateDirError, StateEntryError, writeStateFile } from '../../src/storage/state-dir.js';
@@ -135,7 +136,7 @@ describe('the Apollo cache on a hostile state dir', () => {
       await mkdir(join(linkPath, '..'), { recursive: true });
       await symlink(elsewhere, linkPath);
       const { logger, lines } = capturingLogger();
-      const cache = new NamespaceCache({ dir: join(stateDir, 'apollo-cache'), appId: 'app', cluster: 'default', logger });
+      const cache = new NamespaceCache({ dir: join(stateDir, 'apollo-cache'), appId: 'app', cluster: 'default', logger, metrics: createMetrics() });
       await cache.write(name, content);
       assert.deepEqual(await readdir(elsewhere, { recursive: true }), []);
       assert.match(String(lines[0]?.['error']), /is a symbolic link/);
@@ -153,7 +154,7 @@ describe('the Apollo cache on a hostile state dir', () => {
   it('a cache file replaced by a directory is reported, not read', async () => {
     const stateDir = await tempDir('asa-state-');
     const { logger, lines } = capturingLogger();
-    const cache = new NamespaceCache({ dir: join(stateDir, 'apollo-cache'), appId: 'app', cluster: 'default', logger });
+    const cache = new NamespaceCache({ dir: join(stateDir, 'apollo-cache'), appId: 'app', cluster: 'default', logger, metrics: createMetrics() });
     await mkdir(cache.pathFor(name), { recursive: true });
     assert.equal(await cache.read(name), undefined);
     assert.match(String(lines[0]?.['error']), /is a directory/);
