@@ -76,7 +76,7 @@ export interface PlannedChange {
 /** `diff` and `apply` start the same way: desired set against the ledger. */
 export async function planFromLedger(context: OneShotContext, options: { all?: boolean } = {}): Promise<PlannedChange> {
   const desired = await loadDesiredStrict(context);
-  const ledger = await new LedgerStore(context.config.stateDir, context.logger).load();
+  const ledger = await new LedgerStore(context.config.stateDir, context.logger, { cacheSecrets: context.config.cacheSecrets }).load();
   return { plan: planChanges(desired, ledger, options), desired, ledger };
 }
 
@@ -97,7 +97,7 @@ export async function applyOnce(
 ): Promise<ApplyResult> {
   const { plan, desired, ledger: before } = await planFromLedger(context, options);
   context.knownSecrets?.replace([...desired.components.values(), ...Object.values(before.components)]);
-  const store = new LedgerStore(context.config.stateDir, context.logger);
+  const store = new LedgerStore(context.config.stateDir, context.logger, { cacheSecrets: context.config.cacheSecrets });
   let ledger = await store.load();
   const client =
     context.sidecarClient ?? new GrpcSidecarClient({ address: context.config.sidecar, logger: context.logger, metrics: context.metrics });
