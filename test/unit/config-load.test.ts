@@ -135,10 +135,10 @@ describe('maxPushBytes and cacheSecrets', () => {
     for (const bad of ['4MB', '1.5MiB', '0', '-1', 'big', '3GiB']) {
       const problems = await problemsWith({ flags: { ...apollo, maxPushBytes: bad }, env: {} });
       assert.equal(problems.length, 1, problems.join('\n'));
-      assert.match(problems[0]!, /^maxPushBytes: .* like 4MiB, 512KiB or 100000/);
+      assert.match(problems[0]!, /^--max-push-bytes: .* like 4MiB, 512KiB or 100000/);
     }
     const problems = await problemsWith({ flags: apollo, env: { AGENT_CACHE_SECRETS: 'maybe' } });
-    assert.deepEqual(problems, ['cacheSecrets: "maybe" is not true or false']);
+    assert.deepEqual(problems, ['AGENT_CACHE_SECRETS: "maybe" is not true or false']);
   });
 
   it('parseByteSize reads KiB, MiB, GiB and bytes only', () => {
@@ -166,17 +166,17 @@ describe('Apollo URLs', () => {
   it('refuses user info without printing the password', async () => {
     const problems = await problemsWith({ flags: { appId: 'a', apolloMeta: 'http://u:PASS@meta:8080' }, env: {} });
     assert.equal(problems.length, 1, problems.join('\n'));
-    assert.match(problems[0]!, /^apolloMeta: http:\/\/\*\*\*@meta:8080.* user name or password/);
+    assert.match(problems[0]!, /^--apollo-meta: http:\/\/\*\*\*@meta:8080.* user name or password/);
     assert.doesNotMatch(problems.join('\n'), /PASS/);
     const services = await problemsWith({ flags: { appId: 'a', apolloConfigService: 'http://ok:8080,https://me:SECRET@cs:8080' }, env: {} });
     assert.equal(services.length, 1, services.join('\n'));
-    assert.match(services[0]!, /^apolloConfigService: https:\/\/\*\*\*@cs:8080/);
+    assert.match(services[0]!, /^--apollo-config-service: https:\/\/\*\*\*@cs:8080/);
     assert.doesNotMatch(services.join('\n'), /SECRET/);
   });
 
   it('never echoes user info of a URL that is not http(s) either', async () => {
     const problems = await problemsWith({ flags: { appId: 'a', apolloMeta: 'ftp://u:PASS@meta' }, env: {} });
-    assert.match(problems[0]!, /^apolloMeta: "ftp:\/\/\*\*\*@meta" is not an http\(s\) URL/);
+    assert.match(problems[0]!, /^--apollo-meta: "ftp:\/\/\*\*\*@meta" is not an http\(s\) URL/);
   });
 
   it('requires a config service or a meta server when Apollo is a source, in one line', async () => {
