@@ -17,7 +17,7 @@ export interface MemorySample {
 }
 
 function metric(text: string, name: string): number {
-  const match = new RegExp(`^apollo_sidecar_agent_${name}(?:\\{[^}]*\\})? (\\S+)`, 'm').exec(text);
+  const match = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, 'm').exec(text);
   return match ? megabytes(Number(match[1])) : Number.NaN;
 }
 

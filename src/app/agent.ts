@@ -80,6 +80,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.config = options.config;
     this.logger = options.logger ?? createLogger({ level: options.config.logLevel, format: options.config.logFormat });
     this.metrics = createMetrics(options.registry ?? new Registry());
+    this.metrics.initNamespaces([...(this.config.apollo?.namespaces ?? []), ...this.config.files]);
     this.ledgerStore = new LedgerStore(this.config.stateDir, this.logger);
     this.sources = options.sources ?? createSources(this.config, this.logger, this.metrics);
     this.gate = new ReleaseGate(this.config.components, this.sources.map((source) => source.id));
@@ -144,6 +145,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     const previous = this.config;
     this.config = next;
     this.logger.level = next.logLevel;
+    this.metrics.initNamespaces([...(next.apollo?.namespaces ?? []), ...next.files]);
     if (!keepSources) {
       this.sourcesAbort.abort();
       await Promise.allSettled(this.sourceTasks);

@@ -10,8 +10,8 @@ function digest(text: string): string {
  * (`values[i]` belongs to `keys[i]`). Each string is framed by its length, so no two different
  * configurations share a canonical input. Lengths count UTF-16 units and the input is hashed as
  * UTF-8, where a lone surrogate becomes U+FFFD: two configurations that differ only there share a
- * hash. Neither can be applied (protobufjs sends a lone surrogate as invalid UTF-8, which Go's
- * protobuf refuses), so that never hides a change the sidecar would take.
+ * hash, and their pushes are the same bytes too (src/sidecar/lifecycle-codec.ts writes a lone
+ * surrogate as U+FFFD), so that never hides a change the sidecar would see.
  */
 export function hashSortedMetadata(kind: string, name: string, keys: readonly string[], values: readonly string[]): string {
   let canonical = `${kind.length}:${kind}${name.length}:${name}`;

@@ -157,6 +157,7 @@ export class ComponentQueue {
           // A free slot is taken synchronously, so the first call starts within submit().
           const release = slots.tryAcquire() ?? (await slots.acquire(signal));
           delivery.attempts += 1;
+          metrics.applyAttempts.inc({ kind: request.component.kind, name: request.component.name });
           const started = performance.now();
           this.lastCallAt = started;
           try {
@@ -187,8 +188,6 @@ export class ComponentQueue {
   private onFailedAttempt(delivery: Delivery, { error, willRetry }: FailedAttempt): void {
     delivery.lastFailure = error;
     if (!willRetry) return;
-    const { kind, name } = delivery.request.component;
-    this.deps.metrics.applies.inc({ kind, name, result: 'retry' });
     // The first failure of a delivery is news; the rest of an outage would flood the log.
     this.deps.logger.log(delivery.attempts === 1 ? 'warn' : 'debug', 'push failed; retrying', {
       component: this.deps.id,

@@ -66,7 +66,7 @@ export class Pusher {
         this.options.logger.debug('push dropped: pusher stopped', { component: id });
         return;
       }
-      if (!this.queueFor(id).submit(request)) {
+      if (!this.queueFor(request.component).submit(request)) {
         this.options.logger.debug('push dropped: same version pending, in flight or rejected', { component: id, hash });
       }
     } catch (error) {
@@ -122,9 +122,11 @@ export class Pusher {
     for (const queue of this.queues.values()) queue.stop();
   }
 
-  private queueFor(id: ComponentId): ComponentQueue {
+  private queueFor({ id, kind, name }: PushRequest['component']): ComponentQueue {
     let queue = this.queues.get(id);
     if (!queue) {
+      // Its rejected and failed series exist at 0 from its first push, so an alert's increase() sees the first one.
+      this.options.metrics.initComponent(kind, name);
       queue = new ComponentQueue({
         id,
         client: this.options.client,

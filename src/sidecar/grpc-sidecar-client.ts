@@ -3,7 +3,7 @@ import type { ComponentConfig } from '../domain/component.js';
 import { errorMessage } from '../domain/errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { AgentMetrics } from '../observability/metrics.js';
-import { lifecycleService, type DynamicConfigurationMessage } from './lifecycle-proto.js';
+import { APPLY_CONFIGURATION_PATH, decodeApplyConfigurationResponse, encodeDynamicConfiguration } from './lifecycle-codec.js';
 import { SidecarCallError, type SidecarClient } from './sidecar-client.js';
 
 /** Node timers overflow (and fire at once) beyond this, so it is the longest idle timeout grpc-js can use. */
@@ -82,11 +82,6 @@ export class GrpcSidecarClient implements SidecarClient {
     if (this.closed) {
       return Promise.reject(new SidecarCallError(grpc.status.CANCELLED, 'CANCELLED', 'sidecar client is closed'));
     }
-    const method = lifecycleService().applyConfiguration;
-    // Only the proto's fields: a DesiredComponent carries more than ComponentConfig declares.
-    const request: DynamicConfigurationMessage = {
-      componentConfig: { kind: config.kind, name: config.name, metadata: { ...config.metadata } },
-    };
     return new Promise<void>((resolve, reject) => {
       const settle = (error: unknown): void => {
         this.callsInFlight -= 1;
@@ -104,10 +99,10 @@ export class GrpcSidecarClient implements SidecarClient {
       this.lastActivityAt = Date.now();
       try {
         this.client.makeUnaryRequest(
-          method.path,
-          method.requestSerialize,
-          method.responseDeserialize,
-          request,
+          APPLY_CONFIGURATION_PATH,
+          encodeDynamicConfiguration,
+          decodeApplyConfigurationResponse,
+          config,
           new grpc.Metadata(),
           { deadline: Date.now() + options.deadlineMs },
           settle,

@@ -30,7 +30,7 @@ import {
   lifecycleService,
   type ApplyConfigurationResponseMessage,
   type DynamicConfigurationMessage,
-} from '../../src/sidecar/lifecycle-proto.js';
+} from '../support/lifecycle-proto.js';
 
 export type StatusName = keyof typeof grpc.status;
 /** A gRPC status by name (`'UNAVAILABLE'`) or number. */

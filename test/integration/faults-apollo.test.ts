@@ -180,7 +180,7 @@ describe('faults: Apollo', () => {
       const { apollo, sidecar, agent, http } = await sandbox();
       await converged(sidecar, componentsOf(BASE));
       await polling(apollo);
-      assert.equal(await rejectedTotal(http, 'application'), undefined);
+      assert.equal(await rejectedTotal(http, 'application'), 0, 'present at 0 before the first rejection');
       const before = sidecar.calls.length;
       apollo.setFault({ mode }, { paths: 'configs', times: 1 });
       apollo.publish('application', { ...BASE, 'state.redis.disasterSwitch': 'on' });

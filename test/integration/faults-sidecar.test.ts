@@ -238,7 +238,7 @@ describe('faults: the sidecar', () => {
     assert.ok(polls() > pollsWhileHung, 'Apollo is polled while the sidecar hangs');
     assert.ok(Date.now() - hungAt < 4_500, 'all of that happened while the first call was still hanging');
     assert.equal(sidecar.callsFor('state/redis').length, before + 1, 'newer versions wait behind the hung call instead of piling up');
-    const heap = await metric(http, 'apollo_sidecar_agent_nodejs_heap_size_used_bytes');
+    const heap = await metric(http, 'nodejs_heap_size_used_bytes');
     assert.ok(heap !== undefined && heap < 256 * 1024 * 1024, `heap stays bounded: ${heap} bytes`);
 
     sidecar.hang(false);

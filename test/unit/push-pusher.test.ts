@@ -134,9 +134,14 @@ function harness(t: TestContext, options: Partial<PusherOptions> = {}, logger: L
   return { pusher, client, metrics, outcomes, outcomesFor: (id) => outcomes.filter((o) => o.component.id === id) };
 }
 
-async function counter(metrics: AgentMetrics, result: string, name = 'redis'): Promise<number> {
+async function counter(metrics: AgentMetrics, result: string, name = 'redis'): Promise<number | undefined> {
   const { values } = await metrics.applies.get();
-  return values.find((v) => v.labels.result === result && v.labels.name === name)?.value ?? 0;
+  return values.find((v) => v.labels.result === result && v.labels.name === name)?.value;
+}
+
+async function attempts(metrics: AgentMetrics, name = 'redis'): Promise<number | undefined> {
+  const { values } = await metrics.applyAttempts.get();
+  return values.find((v) => v.labels.name === name)?.value;
 }
 
 function captureLogs(): { logger: Logger; lines: () => LogLine[] } {
@@ -275,7 +280,7 @@ describe('Pusher', () => {
       message: 'component not found. kind: state, name: redis',
     });
     assert.equal(await counter(metrics, 'rejected'), 1);
-    assert.equal(await counter(metrics, 'retry'), 0);
+    assert.equal(await attempts(metrics), 1);
 
     pusher.submit({ component: redis(1) });
     assert.equal(pusher.isIdle(), true, 'the same rejected version is dropped');
@@ -318,9 +323,10 @@ describe('Pusher', () => {
       ['failed', 5, 'UNKNOWN'],
     );
     assert.equal(client.callsFor('state/broken').length, 5);
-    assert.equal(await counter(metrics, 'retry', 'redis'), 3);
-    assert.equal(await counter(metrics, 'retry', 'broken'), 4);
-    assert.equal(await counter(metrics, 'failed', 'broken'), 1);
+    assert.deepEqual([await attempts(metrics, 'redis'), await attempts(metrics, 'broken')], [4, 5]);
+    assert.deepEqual([await counter(metrics, 'applied', 'redis'), await counter(metrics, 'failed', 'broken')], [1, 1]);
+    assert.equal(await counter(metrics, 'retry', 'redis'), undefined, 'retries are attempts, not outcomes');
+    assert.equal(await counter(metrics, 'rejected', 'broken'), 0, 'every outcome of a pushed component exists from its first push');
     assert.equal(pusher.status().get('state/broken')?.state, 'failed');
     pusher.submit({ component: component('state', 'broken', { a: '1' }) });
     await waitUntil(() => client.callsFor('state/broken').length === 6, 'a failed version may be submitted again');

@@ -1,7 +1,8 @@
-import { Registry, collectDefaultMetrics } from 'prom-client';
+import { Registry } from 'prom-client';
 import { createAgent } from '../../app/agent.js';
 import { ConfigError, errorMessage } from '../../domain/errors.js';
 import { createLogger } from '../../observability/logger.js';
+import { registerProcessMetrics } from '../../observability/metrics.js';
 import { attributeToSetting, loadConfig, type CliIo } from '../command-context.js';
 
 /**
@@ -12,9 +13,7 @@ export async function runCommand(args: Readonly<Record<string, unknown>>, io: Cl
   const config = await loadConfig(args);
   const logger = createLogger({ level: config.logLevel, format: config.logFormat, stream: io.stderr, batchPerTurn: true });
   const registry = new Registry();
-  // prom-client samples event-loop delay every 10 ms by default: 100 wake-ups a second that
-  // cost an idle agent most of its CPU. One sample a second is plenty for a config agent.
-  collectDefaultMetrics({ register: registry, prefix: 'apollo_sidecar_agent_', eventLoopMonitoringPrecision: 1000 });
+  registerProcessMetrics(registry);
   const agent = createAgent({ config, logger, registry });
   agent.on('error', () => {
     // Already logged where it happened; the listener keeps EventEmitter from throwing it.
@@ -45,7 +44,9 @@ export async function runCommand(args: Readonly<Record<string, unknown>>, io: Cl
     logger.info('SIGHUP: re-reading the agent config', { config: config.configFile ?? '(no file: flags and env only)' });
     loadConfig(args)
       .then((next) => agent.reload(next))
+      .then(() => agent.metrics.configReloads.inc({ result: 'success' }))
       .catch((error: unknown) => {
+        agent.metrics.configReloads.inc({ result: 'failure' });
         const problems = error instanceof ConfigError ? error.problems : [];
         logger.error('config reload rejected; the running config stays', { error: errorMessage(error), problems });
       });

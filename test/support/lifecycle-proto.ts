@@ -1,17 +1,16 @@
+/**
+ * proto/lifecycle.proto loaded by @grpc/proto-loader (protobufjs): the independent reading of the
+ * contract that the fake Layotto serves with and that the agent's own encoder is checked against.
+ * Tests and the benchmark only; the agent encodes with src/sidecar/lifecycle-codec.ts.
+ */
 import { fileURLToPath } from 'node:url';
 import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
 import { loadSync, type AnyDefinition, type ServiceDefinition as LoadedServiceDefinition } from '@grpc/proto-loader';
+import { APPLY_CONFIGURATION_PATH } from '../../src/sidecar/lifecycle-codec.js';
 
-/**
- * Two levels below the repo root both as src/sidecar (tsx) and dist/sidecar (compiled), so the
- * same relative URL finds the proto that the npm package ships in `proto/`.
- */
 export const LIFECYCLE_PROTO_PATH = fileURLToPath(new URL('../../proto/lifecycle.proto', import.meta.url));
 
 const SERVICE_NAME = 'spec.proto.runtime.v1.Lifecycle';
-
-/** `/spec.proto.runtime.v1.Lifecycle/ApplyConfiguration`: what Layotto serves (CONTRACT.md section 5). */
-export const APPLY_CONFIGURATION_PATH = `/${SERVICE_NAME}/ApplyConfiguration`;
 
 /** DynamicConfiguration as proto-loader (camelCase fields) presents it in both directions. */
 export interface DynamicConfigurationMessage {
@@ -38,7 +37,7 @@ function isServiceDefinition(definition: AnyDefinition | undefined): definition 
 
 let loaded: LifecycleService | undefined;
 
-/** Loads the proto once per process; client and fake server share the same definition. */
+/** Loads the proto once per process. */
 export function lifecycleService(): LifecycleService {
   if (loaded) return loaded;
   const packageDefinition = loadSync(LIFECYCLE_PROTO_PATH, { keepCase: false, longs: String, enums: String, defaults: true });
