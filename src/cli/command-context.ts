@@ -23,9 +23,10 @@ export function loadConfig(args: Readonly<Record<string, unknown>>, defaults?: S
 }
 
 /** A one-shot command's logger (stderr) and a private metrics registry nobody scrapes. */
-function oneShotContext(config: AgentConfig, io: CliIo): OneShotContext {
+function oneShotContext(config: AgentConfig, io: CliIo, readOnly: boolean): OneShotContext {
   return {
     config,
+    readOnly,
     logger: createLogger({ level: config.logLevel, format: config.logFormat, stream: io.stderr }),
     metrics: createMetrics(),
   };
@@ -38,11 +39,12 @@ function oneShotContext(config: AgentConfig, io: CliIo): OneShotContext {
 export async function withOneShotContext(
   args: Readonly<Record<string, unknown>>,
   io: CliIo,
+  mode: { readonly readOnly: boolean },
   body: (context: OneShotContext) => Promise<number>,
 ): Promise<number> {
   const config = await loadConfig(args, ONE_SHOT_DEFAULTS);
   try {
-    return await body(oneShotContext(config, io));
+    return await body(oneShotContext(config, io, mode.readOnly));
   } catch (error) {
     throw attributeToSetting(error, config);
   }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import yargs, { type Argv } from 'yargs';
-import { OPTIONS, type CommandName } from '../config/options.js';
+import { OPTIONS, type CommandName, type OptionRow } from '../config/options.js';
 import { processIo, write, type CliIo } from './command-context.js';
 import { errorLines, UsageError } from './error-lines.js';
 import type { ConvertArgs } from './commands/convert.js';
@@ -98,6 +98,20 @@ function commandNamed(argv: readonly string[]): string | undefined {
   return argv.find((arg) => COMMANDS.some((command) => command.name === arg));
 }
 
+/**
+ * yargs' arguments keyed like the option table (camelCase). A single-valued flag given twice
+ * takes the last value, as in most CLIs (yargs makes a list of it).
+ */
+function commandArgs(args: Readonly<Record<string, unknown>>): CommandArgs {
+  const parsed: Record<string, unknown> = {};
+  for (const [flag, value] of Object.entries(args)) {
+    const key = flag.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
+    const row = Object.hasOwn(OPTIONS, key) ? (OPTIONS as Readonly<Record<string, OptionRow>>)[key] : undefined;
+    parsed[key] = Array.isArray(value) && row && row.value.kind !== 'list' ? value.at(-1) : value;
+  }
+  return parsed;
+}
+
 interface CliRun {
   /** Whether errors come with their stack: `--log-level debug` or LOG_LEVEL=debug. */
   debug: boolean;
@@ -129,9 +143,9 @@ function buildCli(argv: readonly string[], io: CliIo, run: CliRun): Argv {
         return built.epilog(spec.epilog);
       },
       async (args) => {
-        const camel = Object.fromEntries(Object.entries(args).map(([key, value]) => [key.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase()), value]));
-        run.debug ||= camel.logLevel === 'debug';
-        run.exitCode = await spec.run(camel, io);
+        const parsed = commandArgs(args);
+        run.debug ||= parsed.logLevel === 'debug';
+        run.exitCode = await spec.run(parsed, io);
       },
     );
   }

@@ -52,8 +52,11 @@ export class LedgerStore {
     this.path = join(stateDir, 'ledger.json');
   }
 
-  /** The recorded state; an empty one if there is none. A corrupt file is set aside, not fatal. */
-  async load(): Promise<LedgerState> {
+  /**
+   * The recorded state; an empty one if there is none. A corrupt file is set aside, not fatal;
+   * `readOnly` (dry runs, which change nothing on disk) leaves it where it is.
+   */
+  async load(options: { readOnly?: boolean } = {}): Promise<LedgerState> {
     let text: string;
     try {
       text = await readFile(this.path, 'utf8');
@@ -64,6 +67,10 @@ export class LedgerStore {
     try {
       return deepFreeze(withCurrentHashes(ledgerSchema.parse(JSON.parse(text))));
     } catch (error) {
+      if (options.readOnly) {
+        this.logger.warn('ledger is unreadable; compared as empty (apply or run will set it aside)', { path: this.path, error: errorMessage(error) });
+        return EMPTY_LEDGER;
+      }
       const aside = `${this.path}.corrupt-${Date.now()}`;
       await rename(this.path, aside);
       this.logger.warn('ledger is unreadable; set aside and rebuilt from the next full push', {

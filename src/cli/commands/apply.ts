@@ -18,7 +18,7 @@ export async function applyCommand(args: ApplyArgs & Readonly<Record<string, unk
   const parsed = parseOptionValue(OPTIONS.timeout.value, timeout);
   if ('problem' in parsed) throw new UsageError(`--timeout ${parsed.problem}`, 'apply');
   const timeoutMs = parsed.value as number;
-  return withOneShotContext(args, io, async (context) => {
+  return withOneShotContext(args, io, { readOnly: false }, async (context) => {
     const result = await applyOnce(context, { all: args.all === true, timeoutMs });
     const lines: string[] = [];
     let failures = 0;
@@ -28,9 +28,9 @@ export async function applyCommand(args: ApplyArgs & Readonly<Record<string, unk
       const why = ok ? '' : ` (${outcome.code ?? outcome.result}${outcome.message ? `: ${outcome.message}` : ''})`;
       lines.push(`${ok ? 'applied' : outcome.result} ${outcome.component.id}${why}`);
     }
-    for (const outcome of result.unfinished) {
-      const last = outcome.code ? `; last error ${outcome.code}: ${outcome.message ?? ''}` : '';
-      lines.push(`timed out ${outcome.component.id} (the sidecar at ${context.config.sidecar} did not accept it within ${timeout}${last})`);
+    for (const push of result.unfinished) {
+      const last = push.lastError ? `; last error ${push.lastError}` : '';
+      lines.push(`timed out ${push.id} (the sidecar at ${context.config.sidecar} did not accept it within ${timeout}${last})`);
     }
     for (const change of result.plan.changes) if (change.action === 'remove') lines.push(`removed ${change.id} (no keys left; Layotto cannot unload it, nothing pushed)`);
     const applied = result.outcomes.length - failures;

@@ -10,7 +10,7 @@ export interface DiffArgs {
 
 /** Dry run: 0 no difference, 2 differences (like `terraform plan -detailed-exitcode`). */
 export async function diffCommand(args: DiffArgs & Readonly<Record<string, unknown>>, io: CliIo): Promise<number> {
-  return withOneShotContext(args, io, async (context) => {
+  return withOneShotContext(args, io, { readOnly: true }, async (context) => {
     const { plan } = await planFromLedger(context);
     if (args.output === 'json') write(io.stdout, planToJson(plan));
     else write(io.stdout, formatPlanText(plan, { color: args.color ?? io.stdout.isTTY === true }));

@@ -8,7 +8,7 @@ export interface RenderArgs {
 
 /** The desired ComponentConfig set as JSON, exactly what `run` would push. */
 export async function renderCommand(args: RenderArgs & Readonly<Record<string, unknown>>, io: CliIo): Promise<number> {
-  return withOneShotContext(args, io, async (context) => {
+  return withOneShotContext(args, io, { readOnly: true }, async (context) => {
     const desired = await loadDesiredStrict(context);
     write(io.stdout, formatComponentsJson(desired, { showSecrets: args.showSecrets === true }));
     return 0;

@@ -5,7 +5,7 @@ import { withOneShotContext, write, type CliIo } from '../command-context.js';
 /** Checks the agent config and that the current content maps cleanly; pushes nothing, writes nothing. */
 export async function validateCommand(args: Readonly<Record<string, unknown>>, io: CliIo): Promise<number> {
   try {
-    return await withOneShotContext(args, io, async (context) => {
+    return await withOneShotContext(args, io, { readOnly: true }, async (context) => {
       const { desired, problems } = await loadDesired(context);
       if (problems.length > 0) {
         write(io.stdout, `invalid: ${problems.length} problem(s)\n${problems.map((p) => `  - ${p}`).join('\n')}`);
