@@ -12,7 +12,7 @@ import { runArgs, startAgent, type LogLine } from '../test/support/agent-process
 import { startFakeApollo } from '../test/fakes/apollo-server.js';
 import { startFakeLayotto } from '../test/fakes/layotto-server.js';
 import { waitUntil } from '../test/support/wait.js';
-import { maskMetadata } from '../src/domain/secrets.js';
+import { maskMetadata } from '../src/domain/masking.js';
 
 const APP_ID = 'orders-service';
 const tty = process.stdout.isTTY === true;

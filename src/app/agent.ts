@@ -4,6 +4,7 @@ import type { AgentConfig } from '../config/agent-config.js';
 import type { ComponentId, DesiredState } from '../domain/component.js';
 import { ConfigError, errorMessage, PushError } from '../domain/errors.js';
 import { EMPTY_LEDGER, type LedgerState } from '../domain/ledger.js';
+import { KnownSecrets } from '../domain/masking.js';
 import type { SourceSnapshot } from '../domain/snapshot.js';
 import { LedgerStore } from '../ledger/ledger-store.js';
 import { HealthServer, type Readiness } from '../observability/health-server.js';
@@ -36,6 +37,11 @@ export interface CreateAgentOptions {
   readonly sources?: readonly Source[];
   /** Replaces the gRPC client (embedding, tests). Called again when a reload changes the address. */
   readonly sidecarClient?: (address: string) => SidecarClient;
+  /**
+   * The secret values the agent learns from its components, scrubbed from every log line and
+   * served body: pass the one given to `createLogger({ knownSecrets })` with your own logger.
+   */
+  readonly knownSecrets?: KnownSecrets;
   /** How long `stop()` lets pushes in flight finish. Default 5 s (CONTRACT.md section 8). */
   readonly drainTimeoutMs?: number;
 }
@@ -53,6 +59,7 @@ const SOURCE_STOP_MS = 1_000;
 export class Agent extends EventEmitter<AgentEvents> {
   readonly metrics: AgentMetrics;
   readonly logger: Logger;
+  private readonly knownSecrets: KnownSecrets;
   private config: AgentConfig;
   private gate: ReleaseGate;
   private desired: DesiredState = { components: new Map(), warnings: [] };
@@ -78,7 +85,10 @@ export class Agent extends EventEmitter<AgentEvents> {
   constructor(private readonly options: CreateAgentOptions) {
     super();
     this.config = options.config;
-    this.logger = options.logger ?? createLogger({ level: options.config.logLevel, format: options.config.logFormat });
+    this.knownSecrets = options.knownSecrets ?? new KnownSecrets();
+    this.logger =
+      options.logger ??
+      createLogger({ level: options.config.logLevel, format: options.config.logFormat, knownSecrets: this.knownSecrets });
     this.metrics = createMetrics(options.registry ?? new Registry());
     this.metrics.initNamespaces([...(this.config.apollo?.namespaces ?? []), ...this.config.files]);
     this.ledgerStore = new LedgerStore(this.config.stateDir, this.logger);
@@ -91,6 +101,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     if (this.state !== 'new') throw new Error(`agent cannot start: it is ${this.state}`);
     this.state = 'running';
     this.ledger = await this.ledgerStore.load();
+    this.knownSecrets.replace(Object.values(this.ledger.components));
     await this.startHttp();
     this.connectSidecar();
     this.startSources();
@@ -209,6 +220,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       registry: this.metrics.registry,
       readiness: () => this.readiness(),
       logger: this.logger,
+      knownSecrets: this.knownSecrets,
     });
   }
 
@@ -288,7 +300,10 @@ export class Agent extends EventEmitter<AgentEvents> {
   /** Maps the last good releases, then pushes what differs from what was already handed over. */
   private reconcile(observedAt?: number): void {
     if (this.state !== 'running' || !this.gate.isComplete()) return;
+    const previous = this.desired;
     this.desired = this.gate.desired();
+    // What the sidecar may quote back in an error: the secrets of what is pushed and of what it ran before.
+    if (this.desired !== previous) this.knownSecrets.replace([...this.desired.components.values(), ...Object.values(this.ledger.components)]);
     this.logWarnings(this.desired.warnings);
     this.metrics.componentsDesired.set(this.desired.components.size);
 

@@ -2,6 +2,7 @@ import type { AgentConfig } from '../config/agent-config.js';
 import type { ComponentId, DesiredState } from '../domain/component.js';
 import { AgentError, errorMessage, MappingError, SourceError } from '../domain/errors.js';
 import type { LedgerState } from '../domain/ledger.js';
+import type { KnownSecrets } from '../domain/masking.js';
 import type { Plan } from '../domain/plan.js';
 import { LedgerStore } from '../ledger/ledger-store.js';
 import type { Logger } from '../observability/logger.js';
@@ -21,6 +22,8 @@ export interface OneShotContext {
   readonly sources?: readonly Source[];
   /** Dry runs (`diff`, `render`, `validate`, `apply --dry-run`): nothing on disk changes. */
   readonly readOnly: boolean;
+  /** What the logger scrubs; filled with the components' secrets before anything is pushed. */
+  readonly knownSecrets?: KnownSecrets;
 }
 
 export interface LoadedDesired {
@@ -104,8 +107,9 @@ export interface UnfinishedPush {
  */
 export async function applyOnce(context: OneShotContext, options: { all?: boolean; timeoutMs: number }): Promise<ApplyResult> {
   const { planned, store } = await planWithStore(context, options);
-  const { plan } = planned;
+  const { plan, desired } = planned;
   let { ledger } = planned;
+  context.knownSecrets?.replace([...desired.components.values(), ...Object.values(ledger.components)]);
   const client = new GrpcSidecarClient({ address: context.config.sidecar, logger: context.logger, metrics: context.metrics });
   // A refused connection fails at once; a sidecar that accepts and is slow gets the whole timeout.
   if (plan.push.length > 0 && !(await client.reachable(options.timeoutMs))) {
@@ -135,6 +139,7 @@ export async function applyOnce(context: OneShotContext, options: { all?: boolea
   }
   // A call in flight at the timeout reports nothing until its own deadline: what has no answer now is unfinished.
   const answered = outcomes.filter((outcome) => outcome.result !== 'abandoned');
+  const appliedInTime = [...applied];
   const abandoned = new Map(outcomes.filter((outcome) => outcome.result === 'abandoned').map((outcome) => [outcome.component.id, outcome]));
   const unfinished = plan.push
     .filter((component) => !answered.some((outcome) => outcome.component.id === component.id))
@@ -142,7 +147,7 @@ export async function applyOnce(context: OneShotContext, options: { all?: boolea
       const last = abandoned.get(component.id);
       return { id: component.id, ...(last?.code ? { lastError: `${last.code}: ${last.message ?? ''}` } : {}) };
     });
-  ledger = recordAppliedAll(ledger, applied);
+  ledger = recordAppliedAll(ledger, appliedInTime);
   for (const change of plan.changes) if (change.action === 'remove') ledger = recordRemoved(ledger, change.id);
   store.save(ledger);
   await store.flush();

@@ -2,6 +2,7 @@ import { isAbsolute, relative } from 'node:path';
 import type { AgentConfig } from '../config/agent-config.js';
 import { loadAgentConfig, type Settings } from '../config/load-config.js';
 import type { OneShotContext } from '../app/one-shot.js';
+import { KnownSecrets } from '../domain/masking.js';
 import { createLogger } from '../observability/logger.js';
 import { createMetrics } from '../observability/metrics.js';
 import { SettingError, systemErrorLine } from './error-lines.js';
@@ -24,11 +25,13 @@ export function loadConfig(args: Readonly<Record<string, unknown>>, defaults?: S
 
 /** A one-shot command's logger (stderr) and a private metrics registry nobody scrapes. */
 function oneShotContext(config: AgentConfig, io: CliIo, readOnly: boolean): OneShotContext {
+  const knownSecrets = new KnownSecrets();
   return {
     config,
     readOnly,
-    logger: createLogger({ level: config.logLevel, format: config.logFormat, stream: io.stderr }),
+    logger: createLogger({ level: config.logLevel, format: config.logFormat, stream: io.stderr, knownSecrets }),
     metrics: createMetrics(),
+    knownSecrets,
   };
 }
 

@@ -81,7 +81,7 @@ export function errorLines(error: unknown, options: { debug: boolean; scriptName
     return [`error: ${text} (see ${help})`];
   }
   if (error instanceof ConfigError && error.problems.length > 0) return error.problems.map((problem) => `error: ${error.summary}: ${problem}`);
-  const trace = options.debug && error instanceof Error && error.stack ? [error.stack] : [];
+  const trace = options.debug && error instanceof Error && error.stack ? error.stack.split('\n') : [];
   if (error instanceof AgentError) return [`error: ${oneLine(error.message)}`, ...trace];
   const system = systemErrorLine(error);
   if (system) return [`error: ${system}`, ...trace];

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import yargs, { type Argv } from 'yargs';
 import { OPTIONS, type CommandName, type OptionRow } from '../config/options.js';
 import { processIo, write, type CliIo } from './command-context.js';
+import { printable, redactText } from '../domain/masking.js';
 import { errorLines, UsageError } from './error-lines.js';
 import type { ConvertArgs } from './commands/convert.js';
 import { withCommandOptions } from './options.js';
@@ -180,7 +181,8 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
   try {
     await buildCli(argv, io, run).parseAsync();
   } catch (error) {
-    for (const line of errorLines(error, { debug: run.debug, scriptName: SCRIPT })) write(io.stderr, line);
+    // Each line made printable and bounded, secret forms masked: a problem may quote a value.
+    for (const line of errorLines(error, { debug: run.debug, scriptName: SCRIPT })) write(io.stderr, printable(redactText(line)));
     return 1;
   }
   return run.exitCode;

@@ -1,10 +1,12 @@
 import type { DesiredState } from '../domain/component.js';
 import type { ComponentChange, KeyChange, Plan } from '../domain/plan.js';
-import { isSecretKey, maskMetadata, maskValue, MASK } from '../domain/secrets.js';
+import { isSecretKey, maskMetadata, maskValue, MASK, printable, stringifyPrintable, truncate } from '../domain/masking.js';
 
 /**
  * How a plan reads for people (`diff`, `apply --dry-run`) and for machines (`--output json`).
- * Every value goes through secret masking; every text ends with a newline.
+ * Every value goes through secret masking; every key, id and value the releases control is
+ * made printable (no ESC sequence or newline reaches the terminal) and cut to a sane length;
+ * every text ends with a newline.
  */
 
 const ANSI = { green: '\u001b[32m', yellow: '\u001b[33m', red: '\u001b[31m', dim: '\u001b[2m', bold: '\u001b[1m', reset: '\u001b[0m' };
@@ -25,30 +27,30 @@ export function summarizePlan(plan: Plan): PlanSummary {
 /** Quoted so that empty values and surrounding spaces are visible; a mask is shown bare. */
 function shown(key: string, value: string | undefined): string {
   if (value === undefined) return '';
-  return isSecretKey(key) ? MASK : JSON.stringify(value);
+  return isSecretKey(key) ? MASK : printable(JSON.stringify(truncate(maskValue(key, value))), Infinity);
 }
 
 function keyLine(change: KeyChange): { colour: Colour; text: string } {
   switch (change.change) {
     case 'added':
-      return { colour: 'green', text: `+ ${change.key}: ${shown(change.key, change.after)}` };
+      return { colour: 'green', text: `+ ${printable(change.key)}: ${shown(change.key, change.after)}` };
     case 'removed':
-      return { colour: 'red', text: `- ${change.key}: ${shown(change.key, change.before)}` };
+      return { colour: 'red', text: `- ${printable(change.key)}: ${shown(change.key, change.before)}` };
     case 'changed':
-      return { colour: 'yellow', text: `~ ${change.key}: ${shown(change.key, change.before)} → ${shown(change.key, change.after)}` };
+      return { colour: 'yellow', text: `~ ${printable(change.key)}: ${shown(change.key, change.before)} → ${shown(change.key, change.after)}` };
   }
 }
 
 function header(change: ComponentChange, pushed: boolean): { colour: Colour; text: string } | undefined {
   switch (change.action) {
     case 'create':
-      return { colour: 'green', text: `+ ${change.id} (create)` };
+      return { colour: 'green', text: `+ ${printable(change.id)} (create)` };
     case 'update':
-      return { colour: 'yellow', text: `~ ${change.id} (update)` };
+      return { colour: 'yellow', text: `~ ${printable(change.id)} (update)` };
     case 'remove':
-      return { colour: 'red', text: `- ${change.id} (removed: Layotto cannot unload it; it keeps its last configuration and is not pushed)` };
+      return { colour: 'red', text: `- ${printable(change.id)} (removed: Layotto cannot unload it; it keeps its last configuration and is not pushed)` };
     case 'unchanged':
-      return pushed ? { colour: 'dim', text: `= ${change.id} (unchanged, pushed anyway)` } : undefined;
+      return pushed ? { colour: 'dim', text: `= ${printable(change.id)} (unchanged, pushed anyway)` } : undefined;
   }
 }
 
@@ -96,7 +98,7 @@ export function planToJson(plan: Plan): string {
     })),
     push: plan.push.map((component) => component.id),
   };
-  return `${JSON.stringify(body, null, 2)}\n`;
+  return `${stringifyPrintable(body, 2)}\n`;
 }
 
 /** What `render` prints: the desired set as ComponentConfigs in id order. */
@@ -108,5 +110,5 @@ export function formatComponentsJson(desired: DesiredState, options: { showSecre
       name: component.name,
       metadata: options.showSecrets ? { ...component.metadata } : maskMetadata(component.metadata),
     }));
-  return `${JSON.stringify(components, null, 2)}\n`;
+  return `${stringifyPrintable(components, 2)}\n`;
 }

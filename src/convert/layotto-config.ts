@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { componentId, type ComponentConfig } from '../domain/component.js';
 import { ConfigError } from '../domain/errors.js';
+import { ownRecord } from '../domain/own-record.js';
 
 /**
  * Reads a Layotto static config (a MOSN config whose `grpc` filter carries Layotto's
@@ -34,10 +35,10 @@ const COMPONENT_KINDS = new Set([
   'bindings',
 ]);
 const CUSTOM_COMPONENTS = 'custom_component';
-const NOT_COMPONENTS: Readonly<Record<string, string>> = {
-  app: 'application settings, not a component',
-  extends: 'extension settings, not a component',
-};
+const NOT_COMPONENTS: ReadonlyMap<string, string> = new Map([
+  ['app', 'application settings, not a component'],
+  ['extends', 'extension settings, not a component'],
+]);
 
 export interface ConvertedConfig {
   /** In id order. */
@@ -46,7 +47,8 @@ export interface ConvertedConfig {
   readonly unsupported: readonly string[];
 }
 
-const objectSchema = z.record(z.string(), z.unknown());
+// Own keys only: a section or component named `__proto__` or `constructor` is listed like any other.
+const objectSchema = ownRecord(z.unknown());
 const layottoConfigSchema = z.looseObject({
   servers: z
     .array(
@@ -119,7 +121,9 @@ class Converter {
       }
     }
     const id = componentId(kind, name);
-    if (Object.keys(metadata).length === 0) {
+    if (kind.includes('/')) {
+      this.unsupported.push(`${path}: a kind cannot contain "/" (the id ${id} would be ambiguous)`);
+    } else if (Object.keys(metadata).length === 0) {
       this.unsupported.push(`${path}: no metadata, nothing to apply (ApplyConfiguration needs at least one key)`);
     } else if (this.components.has(id)) {
       this.unsupported.push(`${path}: ${id} is defined more than once; the first definition is kept`);
@@ -140,12 +144,14 @@ class Converter {
       else if (typeof inner === 'number' || typeof inner === 'boolean') pairs.push([key, String(inner)]);
       else this.unsupported.push(`${path}.${key}: ${inner === null ? 'null' : Array.isArray(inner) ? 'an array' : 'an object'}, metadata values are strings`);
     }
+    // fromEntries defines each key, so a metadata key `__proto__` stays a key.
     return Object.fromEntries(pairs);
   }
 
   section(section: string, content: unknown, path: string): void {
-    if (NOT_COMPONENTS[section]) {
-      this.unsupported.push(`${path}: ${NOT_COMPONENTS[section]}`);
+    const notComponent = NOT_COMPONENTS.get(section);
+    if (notComponent !== undefined) {
+      this.unsupported.push(`${path}: ${notComponent}`);
     } else if (!isObject(content)) {
       this.unsupported.push(`${path}: not a map of components`);
     } else if (section === CUSTOM_COMPONENTS) {

@@ -3,18 +3,19 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { errorMessage } from '../domain/errors.js';
 import { hashComponent } from '../domain/hash.js';
+import { ownRecord } from '../domain/own-record.js';
 import { EMPTY_LEDGER, type LedgerEntry, type LedgerState } from '../domain/ledger.js';
 import type { Logger } from '../observability/logger.js';
 import { writeFileAtomic } from '../storage/atomic-file.js';
 
 const ledgerSchema = z.object({
   version: z.literal(1),
-  components: z.record(
-    z.string(),
+  // ownRecord: a component or metadata key named `__proto__` is kept, as the mapper keeps it.
+  components: ownRecord(
     z.object({
       kind: z.string().min(1),
       name: z.string().min(1),
-      metadata: z.record(z.string(), z.string()),
+      metadata: ownRecord(z.string()),
       hash: z.string(),
       releaseKeys: z.array(z.string()),
       appliedAt: z.string(),
@@ -31,7 +32,9 @@ const ledgerSchema = z.object({
  */
 function withCurrentHashes(ledger: LedgerState): LedgerState {
   const components: Record<string, LedgerEntry> = {};
-  for (const [id, entry] of Object.entries(ledger.components)) components[id] = { ...entry, hash: hashComponent(entry) };
+  for (const [id, entry] of Object.entries(ledger.components)) {
+    Object.defineProperty(components, id, { value: { ...entry, hash: hashComponent(entry) }, enumerable: true, writable: true, configurable: true });
+  }
   return { version: ledger.version, components };
 }
 

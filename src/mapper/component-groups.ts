@@ -95,6 +95,15 @@ export function freezeDraft(draft: MetadataDraft, options: FreezeOptions, like?:
   });
 }
 
+/**
+ * A component is the pair (kind, name), written `kind/name` as its id everywhere: a `/` in a
+ * kind would let two different pairs share one id (`a/b` + `c` and `a` + `b/c`), so it is refused.
+ */
+export function kindProblem(kind: string): string | undefined {
+  if (kind === '') return 'empty kind';
+  return kind.includes('/') ? `kind "${kind}" contains "/", which would make its id ambiguous` : undefined;
+}
+
 export function newDraft(kind: string, name: string, id: ComponentId = componentId(kind, name)): MetadataDraft {
   return { kind, name, id, metadata: {} };
 }

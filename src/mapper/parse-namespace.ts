@@ -9,11 +9,37 @@ import { structuredEntries } from './structured-entries.js';
 /** Layotto keeps metadata in memory and gRPC caps messages at 4 MiB; a bigger value is a mistake. */
 export const MAX_VALUE_BYTES = 1024 * 1024;
 
+/**
+ * Go's protobuf refuses invalid UTF-8, and a lone UTF-16 surrogate has no UTF-8 form: such a
+ * key or value would be refused by the sidecar (or silently altered), so the release is rejected.
+ * With the `u` flag a pair is one code point and only a lone half is of category Cs.
+ */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+function textProblem(key: string, value: string): string | undefined {
+  if (LONE_SURROGATE.test(key)) return `key "${key}" contains a lone UTF-16 surrogate, which has no UTF-8 form`;
+  return !LONE_SURROGATE.test(value) ? undefined : `value of key "${key}" contains a lone UTF-16 surrogate, which has no UTF-8 form`;
+}
+
+function malformedProperties(configurations: Readonly<Record<string, string>>): string[] {
+  const problems: string[] = [];
+  for (const key of Object.keys(configurations)) {
+    const problem = textProblem(key, configurations[key]!);
+    if (problem !== undefined) problems.push(problem);
+  }
+  return problems;
+}
+
 function readStructured(ns: NamespaceContent, rules: readonly ComponentRule[]): ReadDrafts {
   const raw = structuredEntries(ns);
   const groups = new ComponentGroups();
-  for (const entry of raw.entries) groups.add(entry.kind, entry.name, entry.metadataKey, entry.value);
-  const read = { drafts: groups.drafts(), warnings: raw.warnings, problems: raw.problems };
+  const problems = [...raw.problems];
+  for (const entry of raw.entries) {
+    const problem = textProblem(`${entry.kind}.${entry.name}.${entry.metadataKey}`, entry.value);
+    if (problem !== undefined) problems.push(problem);
+    else groups.add(entry.kind, entry.name, entry.metadataKey, entry.value);
+  }
+  const read = { drafts: groups.drafts(), warnings: raw.warnings, problems };
   // Rules read keys of properties namespaces; say so rather than let one look broken.
   const ignoredRules = rules.filter((rule) => rule.namespace !== undefined && ruleAppliesTo(rule, ns));
   if (ignoredRules.length === 0) return read;
@@ -23,8 +49,10 @@ function readStructured(ns: NamespaceContent, rules: readonly ComponentRule[]): 
 
 function read(ns: NamespaceContent, rules: readonly ComponentRule[]): ReadDrafts {
   switch (ns.format) {
-    case 'properties':
-      return readProperties(ns, rules);
+    case 'properties': {
+      const malformed = malformedProperties(ns.configurations);
+      return malformed.length > 0 ? { drafts: [], warnings: [], problems: malformed } : readProperties(ns, rules);
+    }
     case 'json':
     case 'yaml':
       return readStructured(ns, rules);

@@ -1,5 +1,5 @@
 import type { NamespaceContent } from '../domain/snapshot.js';
-import { ComponentGroups, newDraft, setMetadata, type MetadataDraft, type ReadDrafts } from './component-groups.js';
+import { ComponentGroups, kindProblem, newDraft, setMetadata, type MetadataDraft, type ReadDrafts } from './component-groups.js';
 import type { ParsedEntry } from './parsed-layer.js';
 import { claimingRules, ruleAppliesTo, type ComponentRule } from './rules.js';
 
@@ -44,14 +44,24 @@ function skipKey(key: string, second: number, skipped: Skipped): void {
   else skipped.problems.push(`key "${key}" has an empty kind, name or metadata key`);
 }
 
+/** The kind of a readable key, or undefined (with the problem recorded) when it cannot be one. */
+function kindOf(key: string, first: number, skipped: Skipped): string | undefined {
+  const kind = key.slice(0, first);
+  const problem = kindProblem(kind);
+  if (problem === undefined) return kind;
+  skipped.problems.push(`key "${key}": ${problem}`);
+  return undefined;
+}
+
 function readConventionKey(key: string, value: string, groups: ComponentGroups, skipped: Skipped): void {
   const first = key.indexOf('.');
   const second = secondDot(key, first);
-  if (readable(key, first, second)) {
-    groups.add(key.slice(0, first), key.slice(first + 1, second), key.slice(second + 1), value);
-  } else {
+  if (!readable(key, first, second)) {
     skipKey(key, second, skipped);
+    return;
   }
+  const kind = kindOf(key, first, skipped);
+  if (kind !== undefined) groups.add(kind, key.slice(first + 1, second), key.slice(second + 1), value);
 }
 
 /**
@@ -60,9 +70,8 @@ function readConventionKey(key: string, value: string, groups: ComponentGroups, 
  * component, and keys of one component usually come together (Apollo keeps insertion order),
  * so a prefix equal to the last one reuses its draft without a lookup (cheaper here than
  * `startsWith`, which measured three times slower than the two `indexOf` calls and a compare).
- * Undefined when a kind or name holds a `/`, which this path cannot group by id.
  */
-function readConvention(configurations: Readonly<Record<string, string>>): PropertiesRead | undefined {
+function readConvention(configurations: Readonly<Record<string, string>>): PropertiesRead {
   const keys = Object.keys(configurations);
   const skipped = noneSkipped();
   // Keyed by prefix, which names kind and name as one (neither holds a dot): no id map needed.
@@ -82,11 +91,9 @@ function readConvention(configurations: Readonly<Record<string, string>>): Prope
     if (draft === undefined || prefix !== lastPrefix) {
       draft = byPrefix.get(prefix);
       if (draft === undefined) {
-        const kind = key.slice(0, first);
-        const name = key.slice(first + 1, second);
-        // `a/b.c.` and `a.b/c.` name one id, a/b/c: only a map by id merges them as one component.
-        if (kind.includes('/') || name.includes('/')) return undefined;
-        draft = newDraft(kind, name);
+        const kind = kindOf(key, first, skipped);
+        if (kind === undefined) continue;
+        draft = newDraft(kind, key.slice(first + 1, second));
         byPrefix.set(prefix, draft);
         drafts.push(draft);
       }
@@ -98,7 +105,7 @@ function readConvention(configurations: Readonly<Record<string, string>>): Prope
 }
 
 /**
- * Where rules apply (or no rule, when ids need a map): a key taken by a rule is not also read by the convention, and rule entries
+ * Where rules apply: a key taken by a rule is not also read by the convention, and rule entries
  * are added after the convention's so that, where both set the same metadata key of the same
  * component, the rule wins. Also returns the `<kind>.<name>.<metadataKey>` keys the rules override.
  */
@@ -138,8 +145,7 @@ function overriddenByRules(groups: ComponentGroups, claimed: readonly ParsedEntr
 /** Reads a properties namespace: the rules that apply to it, and the convention for the other keys. */
 export function readProperties(ns: NamespaceContent, rules: readonly ComponentRule[]): ReadDrafts {
   const applicable = rules.filter((rule) => ruleAppliesTo(rule, ns));
-  const { drafts, skipped, overridden } =
-    (applicable.length === 0 ? readConvention(ns.configurations) : undefined) ?? readWithRules(ns.configurations, applicable);
+  const { drafts, skipped, overridden } = applicable.length === 0 ? readConvention(ns.configurations) : readWithRules(ns.configurations, applicable);
 
   for (const list of [skipped.ignored, skipped.emptyAfterPrefix, skipped.problems, overridden]) list.sort();
   const warnings: string[] = [];

@@ -8,7 +8,7 @@ import type { NamespaceContent } from '../domain/snapshot.js';
  */
 export const componentRuleSchema = z
   .strictObject({
-    kind: z.string().min(1),
+    kind: z.string().min(1).refine((kind) => !kind.includes('/'), 'a kind cannot contain "/"'),
     name: z.string().min(1),
     /** Limits the rule to one namespace, matched the way Apollo does (case-insensitive, `.properties` ignored). */
     namespace: z.string().min(1).optional(),

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import { redactDeep, stringifyPrintable, type KnownSecrets } from '../domain/masking.js';
 import type { Logger } from './logger.js';
 
 export interface Readiness {
@@ -15,6 +16,8 @@ export interface HealthServerOptions {
   registry: Registry;
   readiness: () => Readiness;
   logger: Logger;
+  /** Scrubbed from served bodies (a sidecar's error quoting a component's password). */
+  knownSecrets?: KnownSecrets;
 }
 
 /** `/healthz`, `/readyz` and `/metrics` on one small HTTP server: all that `run` exposes. */
@@ -38,7 +41,7 @@ export class HealthServer {
         const readiness = options.readiness();
         res
           .writeHead(readiness.ready ? 200 : 503, { 'content-type': 'application/json' })
-          .end(`${JSON.stringify({ ready: readiness.ready, ...(readiness.detail as object) }, null, 2)}\n`);
+          .end(`${stringifyPrintable(redactDeep({ ready: readiness.ready, ...(readiness.detail as object) }, options.knownSecrets), 2)}\n`);
       } else if (path === '/metrics') {
         options.registry.metrics().then(
           (text) => res.writeHead(200, { 'content-type': options.registry.contentType }).end(text),

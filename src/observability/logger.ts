@@ -1,26 +1,22 @@
 import winston from 'winston';
-import { isSecretKey, MASK } from '../domain/secrets.js';
+import { isSecretKey, MASK, printable, printableJson, redactDeep, stringifyPrintable, type KnownSecrets } from '../domain/masking.js';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 export type LogFormat = 'json' | 'pretty';
 export type Logger = winston.Logger;
 
-/** Masks every value whose key looks secret, at any depth, so no transport ever sees one. */
-function maskDeep(value: unknown, depth = 0): unknown {
-  if (depth > 6 || value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) return value.map((item) => maskDeep(item, depth + 1));
-  const out: Record<string, unknown> = {};
-  for (const [key, inner] of Object.entries(value)) {
-    out[key] = isSecretKey(key) && inner !== undefined && typeof inner !== 'object' ? MASK : maskDeep(inner, depth + 1);
-  }
-  return out;
-}
-
-const maskSecrets = winston.format((info) => {
+/**
+ * Every field of every line, the message included, at every level: values under
+ * secret-looking keys masked at any depth, secret forms and known secret values scrubbed from
+ * strings, strings and lists cut to a sane length. No transport ever sees the original.
+ */
+const redactFields = winston.format((info, options) => {
+  const { known } = options as { known?: KnownSecrets };
   for (const key of Object.keys(info)) {
-    const value = info[key];
-    if (isSecretKey(key) && typeof value !== 'object') info[key] = MASK;
-    else if (typeof value === 'object' && value !== null) info[key] = maskDeep(value);
+    if (key === 'level') continue;
+    const value: unknown = info[key];
+    const secret = key !== 'message' && isSecretKey(key) && value !== undefined && value !== null && typeof value !== 'object';
+    info[key] = secret ? MASK : redactDeep(value, known);
   }
   return info;
 });
@@ -28,6 +24,11 @@ const maskSecrets = winston.format((info) => {
 /** Where logform leaves the formatted line and the level (triple-beam's MESSAGE and LEVEL). */
 const MESSAGE = Symbol.for('message');
 const LEVEL = Symbol.for('level');
+
+const printableJsonLine = winston.format((info) => {
+  info[MESSAGE] = printableJson(String(info[MESSAGE]));
+  return info;
+});
 
 /** winston exports its transport base class as `Transport`; its typings call it `transport`. */
 const TransportBase = (winston as unknown as { Transport: new () => winston.transport }).Transport;
@@ -91,6 +92,8 @@ export interface LoggerOptions {
    */
   batchPerTurn?: boolean;
   silent?: boolean;
+  /** Secret values to scrub from every line (the agent fills it with its components' secrets). */
+  knownSecrets?: KnownSecrets;
 }
 
 export function createLogger(options: LoggerOptions = {}): Logger {
@@ -100,17 +103,19 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     level: options.level ?? 'info',
     silent: options.silent ?? false,
     format: winston.format.combine(
-      maskSecrets(),
-      winston.format.timestamp(),
       winston.format.errors({ stack: false }),
+      redactFields({ known: options.knownSecrets }),
+      winston.format.timestamp(),
+      // One event, one line: a newline or an ESC sequence in a key or a sidecar's message is
+      // shown escaped, never acted on, so it can neither forge a line nor drive the terminal.
       pretty
         ? winston.format.printf(({ timestamp, level, message, ...rest }) => {
             const fields = Object.entries(rest)
-              .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+              .map(([k, v]) => `${printable(k)}=${typeof v === 'string' ? printable(v) : stringifyPrintable(v)}`)
               .join(' ');
-            return `${String(timestamp)} ${level.padEnd(5)} ${String(message)}${fields ? ` ${fields}` : ''}`;
+            return `${String(timestamp)} ${level.padEnd(5)} ${printable(String(message))}${fields ? ` ${fields}` : ''}`;
           })
-        : winston.format.json(),
+        : winston.format.combine(winston.format.json(), printableJsonLine()),
     ),
     transports: [options.batchPerTurn ? new TurnBatchedLines(stream) : new winston.transports.Stream({ stream })],
   });

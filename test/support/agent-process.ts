@@ -57,11 +57,25 @@ export function startAgent(args: readonly string[], env: NodeJS.ProcessEnv = {})
   return startNodeScript(BIN, args, env);
 }
 
+/** How to start the process beyond script and arguments: Node's own flags, another user (as root). */
+export interface NodeProcessOptions {
+  readonly execArgv?: readonly string[];
+  readonly uid?: number;
+  readonly gid?: number;
+}
+
 /** Any Node script as a tracked child process (the agent binary, the benchmark's reference client). */
-export function startNodeScript(script: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): AgentProcess {
-  const child = spawn(process.execPath, [script, ...args], {
+export function startNodeScript(
+  script: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+  options: NodeProcessOptions = {},
+): AgentProcess {
+  const child = spawn(process.execPath, [...(options.execArgv ?? []), script, ...args], {
     env: { PATH: process.env.PATH, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(options.uid !== undefined ? { uid: options.uid } : {}),
+    ...(options.gid !== undefined ? { gid: options.gid } : {}),
   });
   running.add(child);
   let out = '';

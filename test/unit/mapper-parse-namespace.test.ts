@@ -67,12 +67,11 @@ describe('parseNamespace: properties convention', () => {
     assert.deepEqual(Object.keys(layer.components[1]!.metadata), ['a', 'm', 'z'], 'metadata keys in code-unit order');
   });
 
-  it('merges keys whose kind and name differ but name the same id, as one component', () => {
-    const layer = parseNamespace(properties('application', { 'a/b.c.x': '1', 'a.b/c.y': '2', 'a/b.c.y': '3' }), []);
-    assert.deepEqual(
-      layer.components.map((c) => [c.id, c.kind, c.name, c.metadata]),
-      [['a/b/c', 'a/b', 'c', { x: '1', y: '3' }]],
-    );
+  it('refuses a "/" in a kind, so that no two (kind, name) pairs share an id; a "/" in a name is kept', () => {
+    const error = mappingError(() => parseNamespace(properties('application', { 'a/b.c.x': '1', 'a.b/c.y': '2' }), []));
+    assert.deepEqual(error.problems, ['key "a/b.c.x": kind "a/b" contains "/", which would make its id ambiguous']);
+    const layer = parseNamespace(properties('application', { 'a.b/c.y': '2' }), []);
+    assert.deepEqual(layer.components.map((c) => [c.id, c.kind, c.name]), [['a/b/c', 'a', 'b/c']]);
   });
 
   it('keeps empty values', () => {

@@ -1,6 +1,7 @@
 import { Registry } from 'prom-client';
 import { createAgent } from '../../app/agent.js';
 import { ConfigError, errorMessage } from '../../domain/errors.js';
+import { KnownSecrets } from '../../domain/masking.js';
 import { createLogger } from '../../observability/logger.js';
 import { registerProcessMetrics } from '../../observability/metrics.js';
 import { attributeToSetting, loadConfig, type CliIo } from '../command-context.js';
@@ -11,10 +12,11 @@ import { attributeToSetting, loadConfig, type CliIo } from '../command-context.j
  */
 export async function runCommand(args: Readonly<Record<string, unknown>>, io: CliIo): Promise<number> {
   const config = await loadConfig(args);
-  const logger = createLogger({ level: config.logLevel, format: config.logFormat, stream: io.stderr, batchPerTurn: true });
+  const knownSecrets = new KnownSecrets();
+  const logger = createLogger({ level: config.logLevel, format: config.logFormat, stream: io.stderr, batchPerTurn: true, knownSecrets });
   const registry = new Registry();
   registerProcessMetrics(registry);
-  const agent = createAgent({ config, logger, registry });
+  const agent = createAgent({ config, logger, registry, knownSecrets });
   agent.on('error', () => {
     // Already logged where it happened; the listener keeps EventEmitter from throwing it.
   });

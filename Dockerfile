@@ -1,0 +1,39 @@
+# syntax=docker/dockerfile:1
+# The agent's image: one process, the agent, as a non-root user on a read-only root filesystem.
+# Stage 1 builds and packs the package exactly as npm would publish it; stage 2 installs that
+# package with its production dependencies only. test/deploy/image-steps.test.ts performs the
+# same steps in a temp dir and starts the result as a non-root user (no container runtime needed).
+
+# Node 24 is the active LTS (Node 20 reached end of life on 2026-04-30).
+FROM node:24-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY . .
+RUN npm run build && npm pack --pack-destination /tmp && mv /tmp/apollo-sidecar-agent-*.tgz /tmp/apollo-sidecar-agent.tgz
+
+FROM node:24-slim
+WORKDIR /opt/apollo-sidecar-agent
+COPY --from=build /tmp/apollo-sidecar-agent.tgz /tmp/
+COPY package-lock.json ./
+# The packed package plus the lock file: `npm ci` installs exactly the locked production
+# dependencies. No install scripts run, the npm cache is dropped, nothing is left writable.
+RUN tar -xzf /tmp/apollo-sidecar-agent.tgz --strip-components=1 \
+ && npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+ && npm cache clean --force \
+ && rm /tmp/apollo-sidecar-agent.tgz \
+ && mkdir -p /var/lib/apollo-sidecar-agent \
+ && chown 65532:65532 /var/lib/apollo-sidecar-agent \
+ && chmod 0700 /var/lib/apollo-sidecar-agent
+
+# The state dir (ledger.json, apollo-cache/) is the only place the agent writes: mount an
+# emptyDir there and the root filesystem can be read-only. The HTTP port listens on every
+# address so that the kubelet's probes and Prometheus reach it on the pod IP.
+ENV NODE_ENV=production \
+    AGENT_STATE_DIR=/var/lib/apollo-sidecar-agent \
+    AGENT_HTTP=0.0.0.0:34980
+EXPOSE 34980
+USER 65532:65532
+# The V8 flags are the memory engineer's (docs/benchmarks.md, figure 4).
+ENTRYPOINT ["node", "--max-semi-space-size=1", "/opt/apollo-sidecar-agent/bin/apollo-sidecar-agent.js"]
+CMD ["run"]
