@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import yargs, { type Argv } from 'yargs';
 import { OPTIONS, type CommandName, type OptionRow } from '../config/options.js';
 import { processIo, write, type CliIo } from './command-context.js';
@@ -6,8 +5,8 @@ import { printable, redactText } from '../domain/masking.js';
 import { errorLines, UsageError } from './error-lines.js';
 import type { ConvertArgs } from './commands/convert.js';
 import { withCommandOptions } from './options.js';
+import { AGENT_VERSION } from '../version.js';
 
-const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 const SCRIPT = 'apollo-sidecar-agent';
 
 export type CommandArgs = Readonly<Record<string, unknown>>;
@@ -124,6 +123,8 @@ interface CliRun {
 function buildCli(argv: readonly string[], io: CliIo, run: CliRun): Argv {
   let cli = yargs([...argv])
     .scriptName(SCRIPT)
+    // English whatever LANG says, like every other message of the agent; the bundle carries no yargs locale files.
+    .locale('en')
     .usage('$0 <command> [options]\n\nPushes Apollo configuration to a Layotto sidecar through Lifecycle/ApplyConfiguration.')
     .updateStrings({
       'Unknown argument: %s': { one: 'unknown option or argument: %s', other: 'unknown options or arguments: %s' },
@@ -155,7 +156,7 @@ function buildCli(argv: readonly string[], io: CliIo, run: CliRun): Argv {
     .demandCommand(1, `name a command: ${COMMANDS.map((command) => command.name).join(', ')} or completion`)
     .recommendCommands()
     .strict()
-    .version(version)
+    .version(AGENT_VERSION)
     .help()
     .alias('help', 'h')
     .wrap(Math.min(120, process.stdout.columns || 100))
