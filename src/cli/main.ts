@@ -4,6 +4,7 @@ import { processIo, write, type CliIo } from './command-context.js';
 import { printable, redactText } from '../domain/masking.js';
 import { errorLines, UsageError } from './error-lines.js';
 import type { ConvertArgs } from './commands/convert.js';
+import type { StatusArgs } from './commands/status.js';
 import { withCommandOptions } from './options.js';
 import { AGENT_VERSION } from '../version.js';
 
@@ -91,6 +92,17 @@ export const COMMANDS: readonly CommandSpec[] = [
     epilog: 'Fields that ApplyConfiguration cannot carry are listed on stderr. Exit codes: 0 converted, 1 error.',
     // yargs demands --from-layotto and defaults --to, so both are there.
     run: async (args, io) => (await import('./commands/convert.js')).convertCommand(args as ConvertArgs & CommandArgs, io),
+  },
+  {
+    name: 'status',
+    describe: "what a running agent's sidecar runs: per component the desired and applied version, its releases and last error; per source what it last read",
+    examples: [
+      ['$0 status', 'the agent of this pod, on its default address'],
+      ['kubectl exec POD -c apollo-sidecar-agent -- node /opt/apollo-sidecar-agent/bin/apollo-sidecar-agent.js status', 'in a pod'],
+    ],
+    epilog: 'Exit codes: 0 in sync, 2 not in sync (a component not applied, the sidecar disconnected), 1 agent unreachable.',
+    // yargs defaults --agent and --output from the option table.
+    run: async (args, io) => (await import('./commands/status.js')).statusCommand(args as StatusArgs & CommandArgs, io),
   },
 ];
 

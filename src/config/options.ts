@@ -241,7 +241,7 @@ export const OPTIONS = {
     value: TEXT,
     default: 'http://127.0.0.1:34980',
     shownBy: ['status'],
-    describe: "the agent's HTTP address (its --http), as a URL",
+    describe: "the agent's HTTP address, as run's --http (HOST:PORT or a URL)",
   },
 } as const satisfies Record<string, OptionRow>;
 

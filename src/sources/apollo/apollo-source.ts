@@ -187,7 +187,7 @@ export class ApolloSource implements Source {
       metrics: options.metrics,
     });
     this.#cache = options.cacheDir
-      ? new NamespaceCache({ dir: options.cacheDir, appId: options.appId, cluster: this.#cluster, logger: this.#logger })
+      ? new NamespaceCache({ dir: options.cacheDir, appId: options.appId, cluster: this.#cluster, logger: this.#logger, metrics: options.metrics })
       : undefined;
     this.#cacheWrites = this.#cache && !options.cacheReadOnly ? new DeferredCacheWrites(this.#cache, options.cacheWriteDelayMs ?? 0) : undefined;
   }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { errorMessage } from '../../domain/errors.js';
 import type { Logger } from '../../observability/logger.js';
+import type { AgentMetrics } from '../../observability/metrics.js';
 import { writeFileAtomic } from '../../storage/atomic-file.js';
 import type { NamespaceName } from './namespace-name.js';
 import { parseProperties, propertiesComments, stringifyProperties } from '../properties-text.js';
@@ -28,6 +29,7 @@ export interface NamespaceCacheOptions {
   readonly appId: string;
   readonly cluster: string;
   readonly logger: Logger;
+  readonly metrics: AgentMetrics;
 }
 
 /** A file-name component that cannot climb out of its directory whatever Apollo calls things. */
@@ -97,6 +99,7 @@ export class NamespaceCache {
     try {
       await writeFileAtomic(path, text, 0o600);
     } catch (error) {
+      this.options.metrics.stateWriteFailures.inc({ file: 'apollo_cache' });
       this.options.logger.warn('Apollo cache not written', { namespace: namespace.configured, path, error: errorMessage(error) });
     }
   }
