@@ -7,6 +7,7 @@ import { KnownSecrets } from '../domain/masking.js';
 import type { SourceSnapshot } from '../domain/snapshot.js';
 import { LedgerRecorder } from '../ledger/ledger-recorder.js';
 import { LedgerStore } from '../ledger/ledger-store.js';
+import { checkStateDir } from '../storage/state-dir.js';
 import { HealthServer, type Readiness } from '../observability/health-server.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { createMetrics, type AgentMetrics } from '../observability/metrics.js';
@@ -15,9 +16,11 @@ import { Pusher, type PushOutcome } from '../push/pusher.js';
 import { GrpcSidecarClient } from '../sidecar/grpc-sidecar-client.js';
 import type { SidecarClient } from '../sidecar/sidecar-client.js';
 import type { Source } from '../sources/source.js';
+import { AGENT_VERSION } from '../version.js';
 import { createSources, sameSources } from './create-sources.js';
 import { computeReadiness, countInSync } from './readiness.js';
 import { ReleaseGate, type RejectedRelease } from './release-gate.js';
+import { buildStatus, type AgentStatus } from './status.js';
 
 export interface AgentEvents {
   /** The sidecar accepted a component. */
@@ -95,7 +98,9 @@ export class Agent extends EventEmitter<AgentEvents> {
       createLogger({ level: options.config.logLevel, format: options.config.logFormat, knownSecrets: this.knownSecrets });
     this.metrics = createMetrics(options.registry ?? new Registry());
     this.metrics.initNamespaces([...(this.config.apollo?.namespaces ?? []), ...this.config.files]);
-    this.ledger = new LedgerRecorder(new LedgerStore(this.config.stateDir, this.logger, this.metrics));
+    this.ledger = new LedgerRecorder(
+      new LedgerStore(this.config.stateDir, this.logger, { cacheSecrets: this.config.cacheSecrets, metrics: this.metrics }),
+    );
     this.sources = options.sources ?? createSources(this.config, this.logger, this.metrics);
     this.gate = new ReleaseGate(this.config.components, this.sources.map((source) => source.id));
   }
@@ -109,6 +114,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     if (this.state !== 'new') throw new Error(`agent cannot start: it is ${this.state}`);
     this.state = 'starting';
     try {
+      await checkStateDir(this.config.stateDir);
       await this.ledger.load();
       this.knownSecrets.replace(Object.values(this.ledger.state.components));
       this.http = await this.startHttp(this.config);
@@ -195,6 +201,20 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.logger.info('agent config reloaded', { sourcesRestarted: !keepSources, sidecar: next.sidecar });
   }
 
+  /** `/status`: what the sidecar runs per component, and what each source last read. */
+  status(): AgentStatus {
+    return buildStatus({
+      version: AGENT_VERSION,
+      now: Date.now(),
+      sidecar: { address: this.config.sidecar, connected: this.isConnected() },
+      sourcesLoaded: this.gate.isComplete(),
+      desired: this.desired.components,
+      pushed: this.link?.pusher.status() ?? new Map(),
+      ledger: this.ledger.state.components,
+      sources: [],
+    });
+  }
+
   /** `/readyz`: ready once the current sidecar has answered for every desired component. */
   readiness(): Readiness {
     const pusher = this.link?.pusher;
@@ -250,6 +270,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       port: http.port,
       registry: this.metrics.registry,
       readiness: () => this.readiness(),
+      status: () => this.status(),
       logger: this.logger,
       knownSecrets: this.knownSecrets,
     });

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, test } from 'node:test';
 import { silentLogger, type Logger } from '../../src/observability/logger.js';
 import { createMetrics, type AgentMetrics } from '../../src/observability/metrics.js';
-import { ApolloHttp, type FetchImpl } from '../../src/sources/apollo/apollo-http.js';
+import { ApolloHttp } from '../../src/sources/apollo/apollo-http.js';
 import { ConfigServiceLocator } from '../../src/sources/apollo/config-service-locator.js';
 import { NotificationPoller, type ChangeHandler, type NamespaceNotification } from '../../src/sources/apollo/notification-poller.js';
 import { startFakeApollo, type FakeApollo } from '../fakes/apollo-server.js';
@@ -36,7 +38,6 @@ function rig(options: {
   namespaces: string[];
   secret?: string;
   logger?: Logger;
-  fetchImpl?: FetchImpl;
   minPollIntervalMs?: number;
   backoff?: { initialMs: number; maxMs: number };
   pollTimeoutMs?: number;
@@ -44,7 +45,7 @@ function rig(options: {
 }): Rig {
   const logger = options.logger ?? silentLogger();
   const metrics = createMetrics();
-  const http = new ApolloHttp({ appId: 'app', accessKeySecret: options.secret, maxBodyBytes: 1 << 20, logger, fetchImpl: options.fetchImpl });
+  const http = new ApolloHttp({ appId: 'app', accessKeySecret: options.secret, maxBodyBytes: 1 << 20, logger });
   const locator = new ConfigServiceLocator({ configServices: options.urls, appId: 'app', http, logger, refreshIntervalMs: 60_000, requestTimeoutMs: 1000, random: options.random });
   const poller = new NotificationPoller({
     appId: 'app',
@@ -150,14 +151,15 @@ test('a server answering 304 at once does not make the poller spin', async (t) =
 
 test('an immediate 200 that announces nothing new backs off instead of spinning', async (t) => {
   let calls = 0;
-  const staleServer: FetchImpl = async () => {
+  const staleServer = createServer((_request, response) => {
     calls += 1;
-    // Like a real socket, answer on a later turn of the event loop, so a spin shows up as a
-    // failed assertion rather than starved timers.
-    await new Promise((resolve) => setImmediate(resolve));
-    return new Response(JSON.stringify([{ namespaceName: 'application', notificationId: -1 }]), { status: 200 });
-  };
-  const poll = rig({ urls: ['http://127.0.0.1:9'], namespaces: ['application'], fetchImpl: staleServer, minPollIntervalMs: 0 });
+    response.writeHead(200, { 'content-type': 'application/json' });
+    response.end(JSON.stringify([{ namespaceName: 'application', notificationId: -1 }]));
+  });
+  await new Promise<void>((resolve) => staleServer.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => staleServer.close(() => resolve())));
+  const url = `http://127.0.0.1:${(staleServer.address() as AddressInfo).port}`;
+  const poll = rig({ urls: [url], namespaces: ['application'], minPollIntervalMs: 0 });
   t.after(() => poll.stop());
   let handled = 0;
   const started = Date.now();

@@ -5,7 +5,7 @@ import { freezeSnapshot, snapshotRevision, type NamespaceContent, type SourceSna
 import type { Logger } from '../../observability/logger.js';
 import type { AgentMetrics } from '../../observability/metrics.js';
 import type { Source } from '../source.js';
-import { ApolloHttp, type FetchImpl } from './apollo-http.js';
+import { ApolloHttp } from './apollo-http.js';
 import { BackoffStreak, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import { ConfigServiceLocator } from './config-service-locator.js';
 import { localIpv4 } from './local-ip.js';
@@ -36,6 +36,10 @@ export interface ApolloSourceOptions {
   readonly ip?: string;
   /** `<state-dir>/apollo-cache`; without it nothing is cached. */
   readonly cacheDir?: string;
+  /** false (`--cache-secrets=false`): a namespace holding secret-looking keys is not cached. Default true. */
+  readonly cacheSecrets?: boolean;
+  /** Read the cache but never write it: dry runs change nothing on disk. */
+  readonly cacheReadOnly?: boolean;
   /**
    * How long a cache write waits after its release was emitted (it always waits for the turn in
    * which the release's pushes went out). Default 0: the longer a newer release is applied but
@@ -57,7 +61,6 @@ export interface ApolloSourceOptions {
   readonly maxBodyBytes?: number;
   readonly logger: Logger;
   readonly metrics: AgentMetrics;
-  readonly fetchImpl?: FetchImpl;
   /** Jitter and shuffling; injectable for deterministic tests. */
   readonly random?: () => number;
 }
@@ -158,7 +161,6 @@ export class ApolloSource implements Source {
       accessKeySecret: options.accessKeySecret,
       maxBodyBytes: options.maxBodyBytes ?? 8 * 1024 * 1024,
       logger: this.#logger,
-      fetchImpl: options.fetchImpl,
     });
     this.#locator = new ConfigServiceLocator({
       configServices,
@@ -183,9 +185,9 @@ export class ApolloSource implements Source {
       metrics: options.metrics,
     });
     this.#cache = options.cacheDir
-      ? new NamespaceCache({ dir: options.cacheDir, appId: options.appId, cluster: this.#cluster, logger: this.#logger })
+      ? new NamespaceCache({ dir: options.cacheDir, appId: options.appId, cluster: this.#cluster, logger: this.#logger, metrics: options.metrics, cacheSecrets: options.cacheSecrets ?? true })
       : undefined;
-    this.#cacheWrites = this.#cache ? new DeferredCacheWrites(this.#cache, options.cacheWriteDelayMs ?? 0) : undefined;
+    this.#cacheWrites = this.#cache && !options.cacheReadOnly ? new DeferredCacheWrites(this.#cache, options.cacheWriteDelayMs ?? 0) : undefined;
   }
 
   async load(signal?: AbortSignal): Promise<SourceSnapshot> {
