@@ -201,7 +201,9 @@ describe('apply and the sidecar connection', () => {
     const result = await runCli(['apply', ...args, '--sidecar', gone.address, '--timeout', '30s']);
     const elapsed = Date.now() - started;
     assertOneLineError(result, new RegExp(`^error: cannot connect to the sidecar at ${gone.address.replace(/\./g, '\\.')}; check that Layotto is running`));
-    assert.ok(elapsed < 2_000 + 1_500, `took ${elapsed} ms (process start included)`);
+    // Far below the 30 s timeout it used to wait; the 2 s bound itself is measured in process
+    // (test/unit/sidecar-reachable.test.ts), free of a loaded machine's process start.
+    assert.ok(elapsed < 10_000, `took ${elapsed} ms (process start included)`);
     assert.equal(await exists(join(stateDir, 'ledger.json')), false);
   });
 
