@@ -11,6 +11,8 @@ import { startFakeApollo, type FakeApollo } from '../fakes/apollo-server.js';
 import { startFakeLayotto, type FakeLayotto } from '../fakes/layotto-server.js';
 import { runCli, type CliResult } from '../support/agent-process.js';
 import { onCleanup, runCleanups, tempDir } from '../support/cleanups.js';
+import { startRunSandbox } from '../support/run-sandbox.js';
+import { waitUntil } from '../support/wait.js';
 
 afterEach(runCleanups);
 
@@ -189,6 +191,32 @@ describe('one-shot logs', () => {
     assert.equal(validate.stdout.match(/not-a-component/g)?.length, 1);
     const verbose = await runCli(['diff', ...args, '--log-level', 'info']);
     assert.match(verbose.stderr, /"level":"info"/);
+  });
+});
+
+describe('run shows a mapping warning once', () => {
+  it('at start, and not again on a sidecar reconnection or an unrelated release', async () => {
+    const dir = await tempDir('asa-warn-');
+    await writeFile(join(dir, 'base.properties'), 'lock.redis.redisHost=10.0.0.1:6379\nstray-file-key=1\n');
+    const box = await startRunSandbox({
+      appId: APP_ID,
+      items: { 'state.redis.redisHost': '10.0.0.1:6379', 'not-a-component': 'x' },
+      extraArgs: ['--file', join(dir, 'base.properties')],
+    });
+    const { agent, apollo, sidecar } = box;
+    const warnings = (): string[] => agent.logs().filter((l) => l.level === 'warn' && /ignored 1 key/.test(l.message)).map((l) => l.message);
+    await sidecar.waitFor((s) => s.current('state/redis') !== undefined && s.current('lock/redis') !== undefined, 10_000);
+    await waitUntil(() => warnings().length === 2, 10_000, 'both mapping warnings');
+    await sidecar.restart();
+    await agent.waitForLog((l) => l.message === 'sidecar connected' && agent.logs().filter((m) => m.message === 'sidecar connected').length === 2, 15_000, 'the reconnection');
+    await waitUntil(() => apollo.openPolls() === 1, 10_000, 'a held long-poll');
+    const { releaseKey } = apollo.publish('application', { 'state.redis.redisHost': '10.0.0.2:6379', 'not-a-component': 'x' });
+    await agent.waitForLog((l) => l.message === 'Apollo namespace updated' && l.releaseKey === releaseKey, 10_000, 'the new release');
+    await sidecar.waitFor((s) => s.current('state/redis')?.redisHost === '10.0.0.2:6379', 10_000);
+    assert.deepEqual(warnings().sort(), [
+      `${join(dir, 'base.properties')}: ignored 1 key(s) that are not <kind>.<name>.<metadataKey>: stray-file-key`,
+      'application: ignored 1 key(s) that are not <kind>.<name>.<metadataKey>: not-a-component',
+    ].sort());
   });
 });
 
