@@ -36,6 +36,8 @@ export interface ApolloSourceOptions {
   readonly ip?: string;
   /** `<state-dir>/apollo-cache`; without it nothing is cached. */
   readonly cacheDir?: string;
+  /** Read the cache but never write it: dry runs change nothing on disk. */
+  readonly cacheReadOnly?: boolean;
   /**
    * How long a cache write waits after its release was emitted (it always waits for the turn in
    * which the release's pushes went out). Default 0: the longer a newer release is applied but
@@ -187,7 +189,7 @@ export class ApolloSource implements Source {
     this.#cache = options.cacheDir
       ? new NamespaceCache({ dir: options.cacheDir, appId: options.appId, cluster: this.#cluster, logger: this.#logger, metrics: options.metrics })
       : undefined;
-    this.#cacheWrites = this.#cache ? new DeferredCacheWrites(this.#cache, options.cacheWriteDelayMs ?? 0) : undefined;
+    this.#cacheWrites = this.#cache && !options.cacheReadOnly ? new DeferredCacheWrites(this.#cache, options.cacheWriteDelayMs ?? 0) : undefined;
   }
 
   async load(signal?: AbortSignal): Promise<SourceSnapshot> {
