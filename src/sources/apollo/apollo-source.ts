@@ -36,6 +36,8 @@ export interface ApolloSourceOptions {
   readonly ip?: string;
   /** `<state-dir>/apollo-cache`; without it nothing is cached. */
   readonly cacheDir?: string;
+  /** false (`--cache-secrets=false`): a namespace holding secret-looking keys is not cached. Default true. */
+  readonly cacheSecrets?: boolean;
   /** Read the cache but never write it: dry runs change nothing on disk. */
   readonly cacheReadOnly?: boolean;
   /**
@@ -187,7 +189,7 @@ export class ApolloSource implements Source {
       metrics: options.metrics,
     });
     this.#cache = options.cacheDir
-      ? new NamespaceCache({ dir: options.cacheDir, appId: options.appId, cluster: this.#cluster, logger: this.#logger, metrics: options.metrics })
+      ? new NamespaceCache({ dir: options.cacheDir, appId: options.appId, cluster: this.#cluster, logger: this.#logger, metrics: options.metrics, cacheSecrets: options.cacheSecrets ?? true })
       : undefined;
     this.#cacheWrites = this.#cache && !options.cacheReadOnly ? new DeferredCacheWrites(this.#cache, options.cacheWriteDelayMs ?? 0) : undefined;
   }
