@@ -14,10 +14,10 @@ export interface ApplyArgs extends DiffArgs {
 
 /** One shot: push every changed component (`--all`: every one), record the ledger, exit 0 only if all applied. */
 export async function applyCommand(args: ApplyArgs & Readonly<Record<string, unknown>>, io: CliIo): Promise<number> {
-  if (args.dryRun) return diffCommand(args, io);
   const timeout = String(args.timeout ?? OPTIONS.timeout.default);
   const parsed = parseOptionValue(OPTIONS.timeout.value, timeout);
   if ('problem' in parsed) throw new UsageError(`--timeout ${parsed.problem}`, 'apply');
+  if (args.dryRun) return diffCommand(args, io);
   const timeoutMs = parsed.value as number;
   return withOneShotContext(args, io, { readOnly: false }, async (context) => {
     const result = await applyOnce(context, { all: args.all === true, timeoutMs });
