@@ -66,6 +66,7 @@ export class LedgerStore {
   private readonly stateDir: string;
   private pending: LedgerState | undefined;
   private writing: Promise<void> | undefined;
+  private failure: string | undefined;
 
   constructor(
     stateDir: string,
@@ -112,6 +113,11 @@ export class LedgerStore {
     while (this.writing) await this.writing;
   }
 
+  /** Why the last write failed; undefined once a write succeeds. */
+  get writeError(): string | undefined {
+    return this.failure;
+  }
+
   private async writeLoop(): Promise<void> {
     try {
       while (this.pending) {
@@ -120,9 +126,11 @@ export class LedgerStore {
         try {
           const stored = storedForm(state, this.options.cacheSecrets ?? true);
           await writeStateFile(this.path, `${JSON.stringify(stored, null, 2)}\n`, { root: this.stateDir });
+          this.failure = undefined;
         } catch (error) {
           // The in-memory state stays right; the next save tries again.
           this.logger.error('could not write the ledger', { path: this.path, error: errorMessage(error) });
+          this.failure = errorMessage(error);
         }
       }
     } finally {

@@ -1,6 +1,7 @@
 import { applyOnce } from '../../app/one-shot.js';
 import { parseOptionValue } from '../../config/option-values.js';
 import { OPTIONS } from '../../config/options.js';
+import { AgentError } from '../../domain/errors.js';
 import { printable, redactText } from '../../domain/masking.js';
 import { withOneShotContext, write, type CliIo } from '../command-context.js';
 import { UsageError } from '../error-lines.js';
@@ -39,6 +40,11 @@ export async function applyCommand(args: ApplyArgs & Readonly<Record<string, unk
     const applied = result.outcomes.length - failures;
     lines.push(`${applied} applied, ${failures + result.unfinished.length} failed, ${result.plan.changes.length - result.plan.push.length} not pushed`);
     write(io.stdout, lines.join('\n'));
+    if (result.ledgerError !== undefined) {
+      throw new AgentError(
+        `could not record what was applied in ${result.ledgerError}; the sidecar has it, but the next diff or apply will not know: make the state dir writable by this user or choose another --state-dir`,
+      );
+    }
     return failures + result.unfinished.length > 0 ? 1 : 0;
   });
 }
