@@ -53,8 +53,8 @@ export function runArgs(target: RunTarget): string[] {
   ];
 }
 
-export function startAgent(args: readonly string[], env: NodeJS.ProcessEnv = {}): AgentProcess {
-  return startNodeScript(BIN, args, env);
+export function startAgent(args: readonly string[], env: NodeJS.ProcessEnv = {}, options: NodeProcessOptions = {}): AgentProcess {
+  return startNodeScript(BIN, args, env, options);
 }
 
 /** How to start the process beyond script and arguments: Node's own flags, another user (as root). */
