@@ -7,6 +7,7 @@ import { EMPTY_LEDGER, type LedgerState } from '../domain/ledger.js';
 import { KnownSecrets } from '../domain/masking.js';
 import type { SourceSnapshot } from '../domain/snapshot.js';
 import { LedgerStore } from '../ledger/ledger-store.js';
+import { checkStateDir } from '../storage/state-dir.js';
 import { HealthServer, type Readiness } from '../observability/health-server.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { createMetrics, type AgentMetrics } from '../observability/metrics.js';
@@ -16,8 +17,10 @@ import { Pusher, type PushOutcome } from '../push/pusher.js';
 import { GrpcSidecarClient } from '../sidecar/grpc-sidecar-client.js';
 import type { SidecarClient } from '../sidecar/sidecar-client.js';
 import type { Source } from '../sources/source.js';
+import { AGENT_VERSION } from '../version.js';
 import { createSources, sameSources } from './create-sources.js';
 import { ReleaseGate, type RejectedRelease } from './release-gate.js';
+import { buildStatus, type AgentStatus } from './status.js';
 
 export interface AgentEvents {
   /** The sidecar accepted a component. */
@@ -91,7 +94,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       createLogger({ level: options.config.logLevel, format: options.config.logFormat, knownSecrets: this.knownSecrets });
     this.metrics = createMetrics(options.registry ?? new Registry());
     this.metrics.initNamespaces([...(this.config.apollo?.namespaces ?? []), ...this.config.files]);
-    this.ledgerStore = new LedgerStore(this.config.stateDir, this.logger);
+    this.ledgerStore = new LedgerStore(this.config.stateDir, this.logger, { cacheSecrets: this.config.cacheSecrets });
     this.sources = options.sources ?? createSources(this.config, this.logger, this.metrics);
     this.gate = new ReleaseGate(this.config.components, this.sources.map((source) => source.id));
   }
@@ -99,6 +102,7 @@ export class Agent extends EventEmitter<AgentEvents> {
   /** Starts everything and returns; the first sync continues in the background (see `readiness()`). */
   async start(): Promise<void> {
     if (this.state !== 'new') throw new Error(`agent cannot start: it is ${this.state}`);
+    await checkStateDir(this.config.stateDir);
     this.state = 'running';
     this.ledger = await this.ledgerStore.load();
     this.knownSecrets.replace(Object.values(this.ledger.components));
@@ -183,6 +187,20 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.logger.info('agent config reloaded', { sourcesRestarted: !keepSources, sidecar: next.sidecar });
   }
 
+  /** `/status`: what the sidecar runs per component, and what each source last read. */
+  status(): AgentStatus {
+    return buildStatus({
+      version: AGENT_VERSION,
+      now: Date.now(),
+      sidecar: { address: this.config.sidecar, connected: this.state === 'running' && this.client.isConnected() },
+      sourcesLoaded: this.gate.isComplete(),
+      desired: this.desired.components,
+      pushed: this.pusher?.status() ?? new Map(),
+      ledger: this.ledger.components,
+      sources: [],
+    });
+  }
+
   /** `/readyz`: ready once the current sidecar has answered for every desired component. */
   readiness(): Readiness {
     const connected = this.state === 'running' && this.client.isConnected();
@@ -219,6 +237,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       port: http.port,
       registry: this.metrics.registry,
       readiness: () => this.readiness(),
+      status: () => this.status(),
       logger: this.logger,
       knownSecrets: this.knownSecrets,
     });

@@ -10,7 +10,7 @@ import type { Source } from '../sources/source.js';
  * The sources a config asks for, lowest priority first: files are the base (the "File Agent"
  * boot-time dump), Apollo namespaces override them, so a switch flipped in Apollo always wins.
  */
-export function createSources(config: AgentConfig, logger: Logger, metrics: AgentMetrics): Source[] {
+export function createSources(config: AgentConfig, logger: Logger, metrics: AgentMetrics, options: { readOnly?: boolean } = {}): Source[] {
   const sources: Source[] = [];
   if (config.files.length > 0) sources.push(new FileSource({ paths: config.files, logger }));
   if (config.apollo) {
@@ -26,6 +26,8 @@ export function createSources(config: AgentConfig, logger: Logger, metrics: Agen
         ...(apollo.label ? { label: apollo.label } : {}),
         ...(apollo.ip ? { ip: apollo.ip } : {}),
         cacheDir: join(config.stateDir, 'apollo-cache'),
+        cacheSecrets: config.cacheSecrets,
+        ...(options.readOnly ? { cacheReadOnly: true } : {}),
         logger,
         metrics,
       }),

@@ -1,12 +1,12 @@
-import { readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { errorMessage } from '../domain/errors.js';
 import { hashComponent } from '../domain/hash.js';
 import { ownRecord } from '../domain/own-record.js';
 import { EMPTY_LEDGER, type LedgerEntry, type LedgerState } from '../domain/ledger.js';
+import { holdsSecrets, maskMetadata } from '../domain/masking.js';
 import type { Logger } from '../observability/logger.js';
-import { writeFileAtomic } from '../storage/atomic-file.js';
+import { readStateFile, setAside, StateEntryError, writeStateFile } from '../storage/state-dir.js';
 
 const ledgerSchema = z.object({
   version: z.literal(1),
@@ -20,6 +20,7 @@ const ledgerSchema = z.object({
       releaseKeys: z.array(z.string()),
       appliedAt: z.string(),
       status: z.enum(['applied', 'removed']),
+      masked: z.literal(true).optional(),
     }),
   ),
 });
@@ -28,12 +29,13 @@ const ledgerSchema = z.object({
  * The stored hash is derived from kind, name and metadata, which the ledger also stores: it is
  * computed again, so that a ledger written under an earlier hash format still matches the
  * configurations it holds (otherwise `diff` would show every component as changed, with no key
- * differing, after an upgrade).
+ * differing, after an upgrade). A masked entry keeps its stored hash: its metadata is not what
+ * was pushed.
  */
 function withCurrentHashes(ledger: LedgerState): LedgerState {
   const components: Record<string, LedgerEntry> = {};
   for (const [id, entry] of Object.entries(ledger.components)) {
-    Object.defineProperty(components, id, { value: { ...entry, hash: hashComponent(entry) }, enumerable: true, writable: true, configurable: true });
+    Object.defineProperty(components, id, { value: entry.masked ? entry : { ...entry, hash: hashComponent(entry) }, enumerable: true, writable: true, configurable: true });
   }
   return { version: ledger.version, components };
 }
@@ -43,36 +45,58 @@ function withCurrentHashes(ledger: LedgerState): LedgerState {
  * coalesced (the latest state wins) and serialized, so a burst of applies costs one or two
  * writes and never two writers race on the temp file.
  */
+/** What goes on disk: with `cacheSecrets` off, the secret values of every entry masked. */
+function storedForm(state: LedgerState, cacheSecrets: boolean): LedgerState {
+  if (cacheSecrets) return state;
+  const components: Record<string, LedgerEntry> = {};
+  for (const [id, entry] of Object.entries(state.components)) {
+    const stored = entry.masked || !holdsSecrets(entry.metadata) ? entry : { ...entry, metadata: maskMetadata(entry.metadata), masked: true as const };
+    Object.defineProperty(components, id, { value: stored, enumerable: true, writable: true, configurable: true });
+  }
+  return { version: state.version, components };
+}
+
+export interface LedgerStoreOptions {
+  /** false (`--cache-secrets=false`): secret values are masked in the file. Default true. */
+  readonly cacheSecrets?: boolean;
+}
+
 export class LedgerStore {
   readonly path: string;
+  private readonly stateDir: string;
   private pending: LedgerState | undefined;
   private writing: Promise<void> | undefined;
 
   constructor(
     stateDir: string,
     private readonly logger: Logger,
+    private readonly options: LedgerStoreOptions = {},
   ) {
+    this.stateDir = stateDir;
     this.path = join(stateDir, 'ledger.json');
   }
 
-  /** The recorded state; an empty one if there is none. A corrupt file is set aside, not fatal. */
-  async load(): Promise<LedgerState> {
-    let text: string;
+  /**
+   * The recorded state; an empty one if there is none. A corrupt ledger, or an entry of the wrong type
+   * where it should be (a directory, a symbolic link), is set aside with one warning, not fatal;
+   * `readOnly` (dry runs, which change nothing on disk) leaves it where it is.
+   */
+  async load(options: { readOnly?: boolean } = {}): Promise<LedgerState> {
     try {
-      text = await readFile(this.path, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return EMPTY_LEDGER;
-      throw error;
-    }
-    try {
+      const text = await readStateFile(this.path, { root: this.stateDir });
+      if (text === undefined) return EMPTY_LEDGER;
       return deepFreeze(withCurrentHashes(ledgerSchema.parse(JSON.parse(text))));
     } catch (error) {
-      const aside = `${this.path}.corrupt-${Date.now()}`;
-      await rename(this.path, aside);
+      if (!(error instanceof StateEntryError || error instanceof SyntaxError || error instanceof z.ZodError)) throw error;
+      if (options.readOnly) {
+        this.logger.warn('ledger is unreadable; compared as empty (apply or run will set it aside)', { path: this.path, error: unreadableBecause(error) });
+        return EMPTY_LEDGER;
+      }
+      const aside = await setAside(this.path);
       this.logger.warn('ledger is unreadable; set aside and rebuilt from the next full push', {
         path: this.path,
         setAside: aside,
-        error: errorMessage(error),
+        error: unreadableBecause(error),
       });
       return EMPTY_LEDGER;
     }
@@ -94,7 +118,8 @@ export class LedgerStore {
         const state = this.pending;
         this.pending = undefined;
         try {
-          await writeFileAtomic(this.path, `${JSON.stringify(state, null, 2)}\n`);
+          const stored = storedForm(state, this.options.cacheSecrets ?? true);
+          await writeStateFile(this.path, `${JSON.stringify(stored, null, 2)}\n`, { root: this.stateDir });
         } catch (error) {
           // The in-memory state stays right; the next save tries again.
           this.logger.error('could not write the ledger', { path: this.path, error: errorMessage(error) });
@@ -104,6 +129,16 @@ export class LedgerStore {
       this.writing = undefined;
     }
   }
+}
+
+/**
+ * Why a ledger cannot be used, without its content: JSON.parse quotes the text it choked on,
+ * which may be a secret or, through a planted link, another file's first bytes.
+ */
+function unreadableBecause(error: StateEntryError | SyntaxError | z.ZodError): string {
+  if (error instanceof SyntaxError) return 'not valid JSON';
+  if (error instanceof z.ZodError) return `not a ledger: ${error.issues.map((issue) => `${issue.path.join('.') || '(top)'}: ${issue.message}`).join('; ')}`;
+  return error.message;
 }
 
 function deepFreeze<T>(value: T): T {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, test } from 'node:test';
 import { silentLogger } from '../../src/observability/logger.js';
+import { createMetrics } from '../../src/observability/metrics.js';
 import { buildUrl } from '../../src/sources/apollo/apollo-http.js';
 import { NamespaceCache } from '../../src/sources/apollo/namespace-cache.js';
 import { parseNamespaceName, sameNamespace } from '../../src/sources/apollo/namespace-name.js';
@@ -56,7 +57,7 @@ test('merged messages keep the newest id per watched key', () => {
 
 test('the cache uses the Java path, mode 0600, and keeps the releaseKey', async () => {
   const dir = await tempDir();
-  const cache = new NamespaceCache({ dir, appId: 'app', cluster: 'default', logger: silentLogger() });
+  const cache = new NamespaceCache({ dir, appId: 'app', cluster: 'default', logger: silentLogger(), metrics: createMetrics() });
   const name = parseNamespaceName('application.properties');
   const path = cache.pathFor(name);
   assert.equal(path, join(dir, 'app', 'config-cache', 'app+default+application.properties'));
@@ -70,7 +71,7 @@ test('the cache uses the Java path, mode 0600, and keeps the releaseKey', async 
 
 test('the cache reads a file the Java client wrote (no releaseKey)', async () => {
   const dir = await tempDir();
-  const cache = new NamespaceCache({ dir, appId: 'app', cluster: 'default', logger: silentLogger() });
+  const cache = new NamespaceCache({ dir, appId: 'app', cluster: 'default', logger: silentLogger(), metrics: createMetrics() });
   const name = parseNamespaceName('gateway.yaml');
   const path = cache.pathFor(name);
   await mkdir(dirname(path), { recursive: true });
@@ -80,7 +81,7 @@ test('the cache reads a file the Java client wrote (no releaseKey)', async () =>
 
 test('cache file names cannot escape the cache directory', async () => {
   const dir = await tempDir();
-  const cache = new NamespaceCache({ dir, appId: '..', cluster: '../x', logger: silentLogger() });
+  const cache = new NamespaceCache({ dir, appId: '..', cluster: '../x', logger: silentLogger(), metrics: createMetrics() });
   const path = cache.pathFor(parseNamespaceName('../../etc/passwd'));
   assert.ok(path.startsWith(join(dir, '%2E%2E', 'config-cache') + '/'), path);
   assert.equal(dirname(path), join(dir, '%2E%2E', 'config-cache'));

@@ -36,6 +36,10 @@ export interface ApolloSourceOptions {
   readonly ip?: string;
   /** `<state-dir>/apollo-cache`; without it nothing is cached. */
   readonly cacheDir?: string;
+  /** false (`--cache-secrets=false`): a namespace holding secret-looking keys is not cached. Default true. */
+  readonly cacheSecrets?: boolean;
+  /** Read the cache but never write it: dry runs change nothing on disk. */
+  readonly cacheReadOnly?: boolean;
   /**
    * How long a cache write waits after its release was emitted (it always waits for the turn in
    * which the release's pushes went out). Default 0: the longer a newer release is applied but
@@ -185,9 +189,9 @@ export class ApolloSource implements Source {
       metrics: options.metrics,
     });
     this.#cache = options.cacheDir
-      ? new NamespaceCache({ dir: options.cacheDir, appId: options.appId, cluster: this.#cluster, logger: this.#logger })
+      ? new NamespaceCache({ dir: options.cacheDir, appId: options.appId, cluster: this.#cluster, logger: this.#logger, metrics: options.metrics, cacheSecrets: options.cacheSecrets ?? true })
       : undefined;
-    this.#cacheWrites = this.#cache ? new DeferredCacheWrites(this.#cache, options.cacheWriteDelayMs ?? 0) : undefined;
+    this.#cacheWrites = this.#cache && !options.cacheReadOnly ? new DeferredCacheWrites(this.#cache, options.cacheWriteDelayMs ?? 0) : undefined;
   }
 
   async load(signal?: AbortSignal): Promise<SourceSnapshot> {

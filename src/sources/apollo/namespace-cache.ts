@@ -1,9 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { errorMessage } from '../../domain/errors.js';
+import { holdsSecrets } from '../../domain/masking.js';
 import type { Logger } from '../../observability/logger.js';
-import { writeFileAtomic } from '../../storage/atomic-file.js';
+import type { AgentMetrics } from '../../observability/metrics.js';
+import { readStateFile, removeStateFile, writeStateFile } from '../../storage/state-dir.js';
 import type { NamespaceName } from './namespace-name.js';
 import { parseProperties, propertiesComments, stringifyProperties } from '../properties-text.js';
 
@@ -28,6 +29,9 @@ export interface NamespaceCacheOptions {
   readonly appId: string;
   readonly cluster: string;
   readonly logger: Logger;
+  readonly metrics: AgentMetrics;
+  /** false (`--cache-secrets=false`): a namespace holding secret-looking keys is not kept on disk. */
+  readonly cacheSecrets?: boolean;
 }
 
 /** A file-name component that cannot climb out of its directory whatever Apollo calls things. */
@@ -53,15 +57,15 @@ export class NamespaceCache {
   /** The cached content, or undefined when there is none or it cannot be read. */
   async read(namespace: NamespaceName): Promise<CachedNamespace | undefined> {
     const path = this.pathFor(namespace);
-    let text: string;
+    let text: string | undefined;
     try {
-      text = await readFile(path, 'utf8');
+      // Nothing under the cache dir is followed: a planted link is reported, not read.
+      text = await readStateFile(path, { root: this.options.dir });
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-        this.options.logger.warn('Apollo cache unreadable', { namespace: namespace.configured, path, error: errorMessage(error) });
-      }
+      this.options.logger.warn('Apollo cache unreadable', { namespace: namespace.configured, path, error: errorMessage(error) });
       return undefined;
     }
+    if (text === undefined) return undefined;
     let configurations: Record<string, string>;
     try {
       configurations = parseProperties(text);
@@ -87,6 +91,14 @@ export class NamespaceCache {
   /** Replaces the cached content atomically; a failure is logged, never thrown. */
   async write(namespace: NamespaceName, content: CachedNamespace): Promise<void> {
     const path = this.pathFor(namespace);
+    if (this.options.cacheSecrets === false && holdsSecrets(content.configurations)) {
+      // What an earlier run with secrets cached left is removed, not just left to age.
+      await removeStateFile(path, { root: this.options.dir }).catch((error: unknown) => {
+        this.options.logger.warn('Apollo cache not removed', { namespace: namespace.configured, path, error: errorMessage(error) });
+      });
+      this.options.logger.info('Apollo namespace not cached: it holds secret-looking values (--cache-secrets=false)', { namespace: namespace.configured });
+      return;
+    }
     const header = JSON.stringify({ version: 1, namespace: namespace.remote, releaseKey: content.releaseKey });
     const { configurations } = content;
     // The default sort orders by UTF-16 code units, as `<` does, without a comparator call per pair.
@@ -95,8 +107,9 @@ export class NamespaceCache {
       .map((key): [string, string] => [key, configurations[key] ?? '']);
     const text = stringifyProperties(entries, { comments: ['Persisted by apollo-sidecar-agent', `${MARKER}${header}`], ascii: true });
     try {
-      await writeFileAtomic(path, text, 0o600);
+      await writeStateFile(path, text, { root: this.options.dir });
     } catch (error) {
+      this.options.metrics.stateWriteFailures.inc({ file: 'apollo_cache' });
       this.options.logger.warn('Apollo cache not written', { namespace: namespace.configured, path, error: errorMessage(error) });
     }
   }

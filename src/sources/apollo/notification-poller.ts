@@ -111,10 +111,12 @@ export class NotificationPoller {
     switch (outcome.kind) {
       case 'unchanged':
         metrics.apolloPolls.inc({ result: 'unchanged' });
+        metrics.apolloLastSuccessfulPoll.setToCurrentTime();
         this.#streak.succeed();
         return 0;
       case 'stale': {
         metrics.apolloPolls.inc({ result: 'unchanged' });
+        metrics.apolloLastSuccessfulPoll.setToCurrentTime();
         const delay = this.#streak.fail();
         logger.debug('Apollo long-poll answered without a newer notification', { attempt: this.#streak.failures, delayMs: delay });
         return delay;
@@ -133,6 +135,7 @@ export class NotificationPoller {
       }
       case 'changed': {
         metrics.apolloPolls.inc({ result: 'changed' });
+        metrics.apolloLastSuccessfulPoll.setToCurrentTime();
         const observedAt = Date.now();
         // A turn later, when the fetches of the change are on the wire: a line costs more than starting them.
         setImmediate(() => {
