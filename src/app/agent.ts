@@ -93,7 +93,17 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.metrics.initNamespaces([...(this.config.apollo?.namespaces ?? []), ...this.config.files]);
     this.ledgerStore = new LedgerStore(this.config.stateDir, this.logger);
     this.sources = options.sources ?? createSources(this.config, this.logger, this.metrics);
-    this.gate = new ReleaseGate(this.config.components, this.sources.map((source) => source.id));
+    this.gate = this.createGate(this.config.components);
+  }
+
+  /** The gate over the current sources; a source that keeps a local copy is told each release the gate took. */
+  private createGate(rules: AgentConfig['components']): ReleaseGate {
+    const sources = this.sources;
+    return new ReleaseGate(
+      rules,
+      sources.map((source) => source.id),
+      (sourceId, release) => sources.find((source) => source.id === sourceId)?.accepted?.(release),
+    );
   }
 
   /** Starts everything and returns; the first sync continues in the background (see `readiness()`). */
@@ -162,7 +172,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       await Promise.allSettled(this.sourceTasks);
       this.sources = createSources(next, this.logger, this.metrics);
       // A fresh gate pushes nothing until every new source has delivered, so no half-read config goes out.
-      this.gate = new ReleaseGate(next.components, this.sources.map((source) => source.id));
+      this.gate = this.createGate(next.components);
       this.startSources();
     }
     if (next.sidecar !== previous.sidecar) {

@@ -21,7 +21,7 @@ export function createSources(config: AgentConfig, logger: Logger, metrics: Agen
         cluster: apollo.cluster,
         namespaces: apollo.namespaces,
         ...(apollo.configServices ? { configServices: apollo.configServices } : {}),
-        ...(apollo.meta ? { meta: apollo.meta } : {}),
+        ...(apollo.meta ? { meta: [apollo.meta] } : {}),
         ...(apollo.accessKeySecret ? { accessKeySecret: apollo.accessKeySecret } : {}),
         ...(apollo.label ? { label: apollo.label } : {}),
         ...(apollo.ip ? { ip: apollo.ip } : {}),

@@ -1,5 +1,6 @@
 import { compareCodeUnits, componentId, type ComponentId, type DesiredComponent } from '../domain/component.js';
 import { hashSortedMetadata } from '../domain/hash.js';
+import { setOwn } from '../domain/own-record.js';
 import { utf8LongerThan } from '../domain/utf8-size.js';
 import type { ReadOutcome } from './parsed-layer.js';
 
@@ -22,11 +23,6 @@ interface LargeValue {
   readonly key: string;
 }
 
-/** A key named `__proto__` is defined as an own property, not taken as the prototype. */
-export function setMetadata(metadata: Record<string, string>, key: string, value: string): void {
-  if (key === '__proto__') Object.defineProperty(metadata, key, { value, enumerable: true, writable: true, configurable: true });
-  else metadata[key] = value;
-}
 
 function inCodeUnitOrder(keys: readonly string[]): boolean {
   for (let index = 1; index < keys.length; index += 1) if (keys[index - 1]! >= keys[index]!) return false;
@@ -73,7 +69,7 @@ export function freezeDraft(draft: MetadataDraft, options: FreezeOptions, like?:
     keys.sort(compareCodeUnits);
     values = keys.map((key) => metadata[key]!);
     metadata = {};
-    for (let index = 0; index < keys.length; index += 1) setMetadata(metadata, keys[index]!, values[index]!);
+    for (let index = 0; index < keys.length; index += 1) setOwn(metadata, keys[index]!, values[index]!);
   }
   const { maxValueBytes, onLarge } = options;
   if (maxValueBytes !== undefined && onLarge !== undefined) {
@@ -128,7 +124,7 @@ export class ComponentGroups {
   }
 
   add(kind: string, name: string, key: string, value: string): void {
-    setMetadata(this.draft(kind, name).metadata, key, value);
+    setOwn(this.draft(kind, name).metadata, key, value);
   }
 
   drafts(): MetadataDraft[] {

@@ -1,5 +1,6 @@
 import type { ComponentId, DesiredComponent, DesiredState } from '../domain/component.js';
-import { freezeDraft, newDraft, setMetadata } from './component-groups.js';
+import { setOwn } from '../domain/own-record.js';
+import { freezeDraft, newDraft } from './component-groups.js';
 import { layerReleaseKey, type ParsedLayer } from './parsed-layer.js';
 
 interface LayerPart {
@@ -21,7 +22,7 @@ function mergeParts(parts: readonly LayerPart[], layers: readonly ParsedLayer[],
   for (const part of parts) {
     const { metadata } = part.component;
     for (const key of Object.keys(metadata)) {
-      setMetadata(draft.metadata, key, metadata[key]!);
+      setOwn(draft.metadata, key, metadata[key]!);
       setBy.set(key, part);
     }
   }

@@ -7,7 +7,7 @@ import { silentLogger } from '../../src/observability/logger.js';
 import { buildUrl } from '../../src/sources/apollo/apollo-http.js';
 import { NamespaceCache } from '../../src/sources/apollo/namespace-cache.js';
 import { parseNamespaceName, sameNamespace } from '../../src/sources/apollo/namespace-name.js';
-import { mergeMessages } from '../../src/sources/apollo/notification-messages.js';
+import { MAX_MESSAGE_KEYS, mergeMessages } from '../../src/sources/apollo/notification-messages.js';
 
 const dirs: string[] = [];
 after(async () => {
@@ -49,9 +49,16 @@ test('every path segment and query value is URL-encoded', () => {
 });
 
 test('merged messages keep the newest id per watched key', () => {
-  const merged = mergeMessages({ details: { a: 3, b: 1 } }, { details: { a: 2, b: 5, c: 1 } });
-  assert.deepEqual(merged, { details: { a: 3, b: 5, c: 1 } });
-  assert.deepEqual(mergeMessages(undefined, { details: { a: 1 } }), { details: { a: 1 } });
+  const merged = mergeMessages({ details: { 'x+a+ns': 3, 'x+b+ns': 1 } }, { details: { 'x+a+ns': 2, 'x+b+ns': 5, 'x+c+NS': 1 } }, 'ns');
+  assert.deepEqual(merged, { details: { 'x+a+ns': 3, 'x+b+ns': 5, 'x+c+NS': 1 } });
+  assert.deepEqual(mergeMessages(undefined, { details: { 'x+a+ns': 1 } }, 'ns'), { details: { 'x+a+ns': 1 } });
+});
+
+test("merged messages keep only the namespace's own keys, at most MAX_MESSAGE_KEYS of them", () => {
+  const flood = Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`app+c${i}+ns`, i]));
+  const merged = mergeMessages(undefined, { details: { ...flood, 'app+default+other': 7, [`app+default+${'n'.repeat(300)}+ns`]: 1 } }, 'ns');
+  assert.equal(Object.keys(merged.details).length, MAX_MESSAGE_KEYS);
+  assert.ok(Object.keys(merged.details).every((key) => key.endsWith('+ns') && key.length < 100));
 });
 
 test('the cache uses the Java path, mode 0600, and keeps the releaseKey', async () => {

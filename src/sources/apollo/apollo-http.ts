@@ -4,7 +4,7 @@ import { signatureHeaders } from './signature.js';
 export type FetchImpl = typeof fetch;
 
 /** Why a request produced no usable response. */
-export type RequestFailure = 'timeout' | 'aborted' | 'network';
+export type RequestFailure = 'timeout' | 'aborted' | 'network' | 'redirect';
 
 /** No response at all: the config service is down, unreachable, too slow, or we gave up. */
 export class ApolloRequestError extends Error {
@@ -101,7 +101,14 @@ export class ApolloHttp {
     if (request.signal?.aborted) controller.abort();
 
     try {
-      const response = await this.#fetch(href, { method: 'GET', headers, signal: controller.signal });
+      // A redirect is never followed: Apollo does not send one, and following it would take
+      // configuration from whatever host it names.
+      const response = await this.#fetch(href, { method: 'GET', headers, signal: controller.signal, redirect: 'manual' });
+      if (response.status >= 300 && response.status < 400 && response.status !== 304) {
+        await response.body?.cancel().catch(() => undefined);
+        const location = response.headers.get('location') ?? '(no Location)';
+        throw new ApolloRequestError(`GET ${href} answered ${response.status} redirecting to ${location}; redirects are refused`, href, 'redirect');
+      }
       this.#noteStatus(response.status, href);
       if (response.status < 200 || response.status >= 300) {
         await response.body?.cancel().catch(() => undefined);
@@ -110,7 +117,7 @@ export class ApolloHttp {
       const body = await readLimited(response, this.options.maxBodyBytes, href);
       return { status: response.status, body, url: href };
     } catch (error) {
-      if (error instanceof ResponseTooLargeError) throw error;
+      if (error instanceof ResponseTooLargeError || (error instanceof ApolloRequestError && error.failure === 'redirect')) throw error;
       const failure: RequestFailure = timedOut ? 'timeout' : request.signal?.aborted ? 'aborted' : 'network';
       const detail = failure === 'timeout' ? `no answer within ${request.timeoutMs} ms` : describe(error);
       throw new ApolloRequestError(`GET ${href} failed: ${detail}`, href, failure, { cause: error });

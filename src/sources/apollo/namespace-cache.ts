@@ -2,16 +2,14 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { errorMessage } from '../../domain/errors.js';
+import type { NamespaceContent } from '../../domain/snapshot.js';
 import type { Logger } from '../../observability/logger.js';
 import { writeFileAtomic } from '../../storage/atomic-file.js';
 import type { NamespaceName } from './namespace-name.js';
 import { parseProperties, propertiesComments, stringifyProperties } from '../properties-text.js';
 
-/** The last good content of one namespace, as kept on disk. */
-export interface CachedNamespace {
-  readonly releaseKey: string;
-  readonly configurations: Readonly<Record<string, string>>;
-}
+/** What the cache keeps of a namespace's release. */
+export type CachedNamespace = Pick<NamespaceContent, 'releaseKey' | 'configurations'>;
 
 const MARKER = 'apollo-sidecar-agent ';
 
@@ -84,7 +82,7 @@ export class NamespaceCache {
     return { releaseKey, configurations };
   }
 
-  /** Replaces the cached content atomically; a failure is logged, never thrown. */
+  /** Replaces the cached content atomically; throws when it could not. */
   async write(namespace: NamespaceName, content: CachedNamespace): Promise<void> {
     const path = this.pathFor(namespace);
     const header = JSON.stringify({ version: 1, namespace: namespace.remote, releaseKey: content.releaseKey });
@@ -94,10 +92,6 @@ export class NamespaceCache {
       .sort()
       .map((key): [string, string] => [key, configurations[key] ?? '']);
     const text = stringifyProperties(entries, { comments: ['Persisted by apollo-sidecar-agent', `${MARKER}${header}`], ascii: true });
-    try {
-      await writeFileAtomic(path, text, 0o600);
-    } catch (error) {
-      this.options.logger.warn('Apollo cache not written', { namespace: namespace.configured, path, error: errorMessage(error) });
-    }
+    await writeFileAtomic(path, text, 0o600);
   }
 }
