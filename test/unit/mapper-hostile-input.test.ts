@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MappingError } from '../../src/domain/errors.js';
+import { mapLayers } from '../../src/mapper/map-layers.js';
 import { parseNamespace } from '../../src/mapper/parse-namespace.js';
 import { componentRuleSchema } from '../../src/mapper/rules.js';
 import { MAX_YAML_ALIAS_COUNT } from '../../src/mapper/structured-entries.js';
@@ -126,5 +127,17 @@ describe('hostile input: YAML that costs more than its size', () => {
   });
   it('a duplicate key is still refused', () => {
     assert.match(problemsOf(() => parseNamespace(apolloNamespace('c.yaml', 'yaml', 'state:\n  r: {a: 1}\n  r: {a: 2}\n'), []))[0]!, /map key "r" appears twice/);
+  });
+});
+
+describe('hostile input: many layers', () => {
+  it('merges 20,000 layers (a directory of 20,000 files) in time linear in their size (was 31 s)', () => {
+    const layers = Array.from({ length: 20_000 }, (_, i) => parseNamespace(properties(`f${i}`, { [`state.c${i % 10_000}.k${i}`]: 'v' }), []));
+    const started = performance.now();
+    const desired = mapLayers(layers);
+    const ms = performance.now() - started;
+    assert.equal(desired.components.size, 10_000);
+    assert.deepEqual(Object.keys(desired.components.get('state/c7')!.metadata), ['k10007', 'k7']);
+    assert.ok(ms < 8_000, `merged in ${Math.round(ms)} ms`);
   });
 });
