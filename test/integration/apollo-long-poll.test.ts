@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, test } from 'node:test';
 import { silentLogger, type Logger } from '../../src/observability/logger.js';
 import { createMetrics, type AgentMetrics } from '../../src/observability/metrics.js';
-import { ApolloHttp, type FetchImpl } from '../../src/sources/apollo/apollo-http.js';
+import { ApolloHttp } from '../../src/sources/apollo/apollo-http.js';
 import { ConfigServiceLocator } from '../../src/sources/apollo/config-service-locator.js';
 import { NotificationPoller, type NotificationListener, type NamespaceNotification } from '../../src/sources/apollo/notification-poller.js';
 import { startFakeApollo, type FakeApollo } from '../fakes/apollo-server.js';
@@ -36,7 +38,6 @@ function rig(options: {
   namespaces: string[];
   secret?: string;
   logger?: Logger;
-  fetchImpl?: FetchImpl;
   minPollIntervalMs?: number;
   backoff?: { initialMs: number; maxMs: number };
   pollTimeoutMs?: number;
@@ -44,7 +45,7 @@ function rig(options: {
 }): Rig {
   const logger = options.logger ?? silentLogger();
   const metrics = createMetrics();
-  const http = new ApolloHttp({ appId: 'app', accessKeySecret: options.secret, maxBodyBytes: 1 << 20, logger, fetchImpl: options.fetchImpl });
+  const http = new ApolloHttp({ appId: 'app', accessKeySecret: options.secret, maxBodyBytes: 1 << 20, logger });
   const locator = new ConfigServiceLocator({ configServices: options.urls, appId: 'app', http, logger, refreshIntervalMs: 60_000, requestTimeoutMs: 1000, random: options.random });
   const poller = new NotificationPoller({
     appId: 'app',
@@ -149,14 +150,15 @@ test('a server answering 304 at once does not make the poller spin', async (t) =
 
 test('an immediate 200 that announces nothing new backs off instead of spinning', async (t) => {
   let calls = 0;
-  const staleServer: FetchImpl = async () => {
+  const staleServer = createServer((_request, response) => {
     calls += 1;
-    // Like a real socket, answer on a later turn of the event loop, so a spin shows up as a
-    // failed assertion rather than starved timers.
-    await new Promise((resolve) => setImmediate(resolve));
-    return new Response(JSON.stringify([{ namespaceName: 'application', notificationId: -1 }]), { status: 200 });
-  };
-  const poll = rig({ urls: ['http://127.0.0.1:9'], namespaces: ['application'], fetchImpl: staleServer, minPollIntervalMs: 0 });
+    response.writeHead(200, { 'content-type': 'application/json' });
+    response.end(JSON.stringify([{ namespaceName: 'application', notificationId: -1 }]));
+  });
+  await new Promise<void>((resolve) => staleServer.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => staleServer.close(() => resolve())));
+  const url = `http://127.0.0.1:${(staleServer.address() as AddressInfo).port}`;
+  const poll = rig({ urls: [url], namespaces: ['application'], minPollIntervalMs: 0 });
   t.after(() => poll.stop());
   let handled = 0;
   const started = Date.now();
@@ -194,16 +196,25 @@ test('an id that brought nothing new is sent back as the previous one; announced
 test('a bogus notificationId far ahead of the server does not silence later releases', async (t) => {
   const apollo = await fake({ appId: 'app', holdMs: 5000 });
   apollo.publish('application', { a: '1' });
+  // A proxy in front of Apollo that once answers an id far ahead of the server's.
   let bogus = true;
-  const proxy: typeof fetch = async (input, init) => {
-    const url = String(input);
+  const proxy = createServer((request, response) => {
+    const url = request.url ?? '/';
     if (bogus && url.includes('/notifications/v2') && url.includes('%22notificationId%22%3A1')) {
       bogus = false;
-      return new Response(JSON.stringify([{ namespaceName: 'application', notificationId: Number.MAX_SAFE_INTEGER }]), { status: 200 });
+      response.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify([{ namespaceName: 'application', notificationId: Number.MAX_SAFE_INTEGER }]));
+      return;
     }
-    return fetch(input, init);
-  };
-  const poll = rig({ urls: [apollo.url], namespaces: ['application'], fetchImpl: proxy });
+    void fetch(`${apollo.url}${url}`).then(async (answer) => {
+      response.writeHead(answer.status, { 'Content-Type': 'application/json' }).end(await answer.text());
+    }, () => response.destroy());
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => {
+    proxy.close(() => resolve());
+    proxy.closeAllConnections();
+  }));
+  const poll = rig({ urls: [`http://127.0.0.1:${(proxy.address() as AddressInfo).port}`], namespaces: ['application'] });
   t.after(() => poll.stop());
   const seen: number[] = [];
   void poll.run((changes) => {

@@ -3,7 +3,7 @@ import { freezeSnapshot, snapshotRevision, type NamespaceContent, type SourceSna
 import type { Logger } from '../../observability/logger.js';
 import type { AgentMetrics } from '../../observability/metrics.js';
 import type { Source, SourceNamespaceStatus } from '../source.js';
-import { ApolloHttp, type FetchImpl } from './apollo-http.js';
+import { ApolloHttp } from './apollo-http.js';
 import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import { ConfigServiceLocator } from './config-service-locator.js';
 import { DeferredCacheWrites } from './deferred-cache-writes.js';
@@ -56,7 +56,6 @@ export interface ApolloSourceOptions {
   readonly maxBodyBytes?: number;
   readonly logger: Logger;
   readonly metrics: AgentMetrics;
-  readonly fetchImpl?: FetchImpl;
   /** Jitter and shuffling; injectable for deterministic tests. */
   readonly random?: () => number;
 }
@@ -93,7 +92,6 @@ export class ApolloSource implements Source {
       accessKeySecret: options.accessKeySecret,
       maxBodyBytes: options.maxBodyBytes ?? 8 * 1024 * 1024,
       logger: this.#logger,
-      fetchImpl: options.fetchImpl,
     });
     this.#locator = new ConfigServiceLocator({
       configServices: options.configServices ?? [],

@@ -1,0 +1,54 @@
+/**
+ * What `run` loads, seen from inside the shipped binary: a preload records, as the process exits,
+ * Node's list of the built-in modules it loaded and every CommonJS file it required.
+ */
+import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, test } from 'node:test';
+import { pathToFileURL } from 'node:url';
+import { startFakeApollo } from '../fakes/apollo-server.js';
+import { startFakeLayotto } from '../fakes/layotto-server.js';
+import { REDIS_RELEASE } from '../fixtures/namespaces.js';
+import { runArgs, startAgent } from '../support/agent-process.js';
+import { onCleanup, runCleanups, tempDir } from '../support/cleanups.js';
+import { waitUntil } from '../support/wait.js';
+
+afterEach(runCleanups);
+
+const PRELOAD = `
+import { writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+const require = createRequire(import.meta.url);
+process.on('exit', () => {
+  writeFileSync(process.env.MODULE_REPORT, JSON.stringify({ builtins: process.moduleLoadList, files: Object.keys(require.cache) }));
+});
+`;
+
+test('run fetches from Apollo and pushes without loading undici (fetch) or protobufjs', async () => {
+  const apollo = await startFakeApollo({ appId: 'orders' });
+  onCleanup(() => apollo.close());
+  const sidecar = await startFakeLayotto();
+  onCleanup(() => sidecar.close());
+  const stateDir = await tempDir('asa-footprint-');
+  const preload = join(stateDir, 'module-report.mjs');
+  const report = join(stateDir, 'modules.json');
+  await writeFile(preload, PRELOAD);
+  apollo.publish('application', REDIS_RELEASE);
+  const agent = startAgent(runArgs({ configService: apollo.url, appId: 'orders', sidecar: sidecar.address, stateDir }), {
+    NODE_OPTIONS: `--import ${pathToFileURL(preload).href}`,
+    MODULE_REPORT: report,
+  });
+  onCleanup(() => agent.stop('SIGKILL'));
+  await sidecar.waitFor((s) => s.current('state/redis') !== undefined, 10_000);
+  // A release after start: a long-poll answered, a fetch, a push.
+  await waitUntil(() => apollo.openPolls() === 1, 5_000, 'a held long-poll');
+  apollo.publish('application', { ...REDIS_RELEASE, 'state.redis.disasterSwitch': 'on' });
+  await sidecar.waitFor((s) => s.current('state/redis')?.disasterSwitch === 'on', 5_000);
+  assert.equal(await agent.stop('SIGTERM'), 0);
+
+  const { builtins, files } = JSON.parse(await readFile(report, 'utf8')) as { builtins: string[]; files: string[] };
+  assert.ok(builtins.includes('NativeModule http'), 'the report lists what the agent loaded');
+  assert.deepEqual(builtins.filter((name) => /undici/.test(name)), []);
+  assert.deepEqual(files.filter((file) => /proto-loader|protobufjs/.test(file)), []);
+});
