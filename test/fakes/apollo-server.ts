@@ -19,7 +19,8 @@
  *                                   fault: { mode: 'status', status } | { mode: 'reset' } | { mode: 'hang' }
  *                                   | { mode: 'malformed' } (an HTML page, 200) | { mode: 'truncated' } (half a
  *                                   release, 200) | { mode: 'wrongShape' } | { mode: 'redirect', location }
- *                                   (302 to another URL, the rest of the path kept) | null (clear);
+ *                                   (302 to another URL, the rest of the path kept) | { mode: 'raw', body, headers? }
+ *                                   (200 with exactly that body: `null`, a huge or gzip-bombed one) | null (clear);
  *                                   paths: 'configs' | 'notifications' | 'meta' | 'all';
  *                                   times: how many matching requests fail (default: until cleared)
  *   apollo.setMetaServices(urls)    what /services/config lists (null: this service)
@@ -59,7 +60,8 @@ export type FakeFault =
   | { readonly mode: 'malformed' }
   | { readonly mode: 'truncated' }
   | { readonly mode: 'wrongShape' }
-  | { readonly mode: 'redirect'; readonly location: string };
+  | { readonly mode: 'redirect'; readonly location: string }
+  | { readonly mode: 'raw'; readonly body: string | Buffer; readonly headers?: Readonly<Record<string, string>> };
 
 export type FaultPaths = 'configs' | 'notifications' | 'meta' | 'all';
 
@@ -266,6 +268,13 @@ export async function startFakeApollo(options: FakeApolloOptions = {}): Promise<
       }
       case 'wrongShape':
         answer(res, record, 200, record.kind === 'configs' ? { appId, configurations: 'not-a-map' } : { unexpected: true });
+        return true;
+      case 'raw':
+        record.status = 200;
+        record.answeredAt = Date.now();
+        record.answeredAtHr = performance.now();
+        res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(active.fault.body), ...active.fault.headers });
+        res.end(active.fault.body);
         return true;
       case 'redirect':
         record.status = 302;
