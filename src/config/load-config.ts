@@ -177,6 +177,13 @@ function resolveSettings(
   }
   const namespaces = list(s.namespace);
   if (usesApollo && namespaces.length === 0) problems.push('namespace: at least one namespace is required');
+  // Apollo matches names case-insensitively, `.properties` aside: two spellings are one namespace.
+  const seenNamespaces = new Set<string>();
+  for (const namespace of namespaces) {
+    const remote = namespace.toLowerCase().replace(/\.properties$/, '');
+    if (seenNamespaces.has(remote)) problems.push(`namespace: ${namespace} is listed twice (Apollo names are case-insensitive)`);
+    seenNamespaces.add(remote);
+  }
 
   if (!/^[^:\s]+:\d{1,5}$/.test(s.sidecar ?? '')) problems.push(`sidecar: ${JSON.stringify(s.sidecar)} is not HOST:PORT`);
   const http = parseHttp(s.http ?? DEFAULTS.http);
