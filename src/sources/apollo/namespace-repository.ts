@@ -239,7 +239,7 @@ export class NamespaceRepository {
       this.options.logger.info('Apollo namespace updated', {
         namespace: next.name,
         releaseKey: next.releaseKey,
-        previousReleaseKey: previous?.releaseKey,
+        ...(previous !== undefined ? { previousReleaseKey: previous.releaseKey } : {}),
         keys: Object.keys(next.configurations).length,
       }),
     );

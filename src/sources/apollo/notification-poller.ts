@@ -150,7 +150,7 @@ export class NotificationPoller {
         // The HTTP layer already reported a 401 streak once, as an error; repeating it is noise.
         logger.log(outcome.status === 401 ? 'debug' : 'warn', 'Apollo long-poll failed; retrying after backoff', {
           reason: outcome.error,
-          status: outcome.status,
+          ...(outcome.status !== undefined ? { status: outcome.status } : {}),
           attempt: this.#streak.failures,
           delayMs: delay,
         });
