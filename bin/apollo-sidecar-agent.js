@@ -1,4 +1,5 @@
 #!/usr/bin/env node
-import { main } from '../dist/cli/main.js';
+// The agent as built by `npm run build`: one bundled module (scripts/bundle.ts).
+import { main } from '../dist/apollo-sidecar-agent.mjs';
 
 main(process.argv.slice(2));

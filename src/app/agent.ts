@@ -16,8 +16,10 @@ import { Pusher, type PushOutcome } from '../push/pusher.js';
 import { GrpcSidecarClient } from '../sidecar/grpc-sidecar-client.js';
 import type { SidecarClient } from '../sidecar/sidecar-client.js';
 import type { Source } from '../sources/source.js';
+import { AGENT_VERSION } from '../version.js';
 import { createSources, sameSources } from './create-sources.js';
 import { ReleaseGate, type RejectedRelease } from './release-gate.js';
+import { buildStatus, type AgentStatus } from './status.js';
 
 export interface AgentEvents {
   /** The sidecar accepted a component. */
@@ -193,6 +195,20 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.logger.info('agent config reloaded', { sourcesRestarted: !keepSources, sidecar: next.sidecar });
   }
 
+  /** `/status`: what the sidecar runs per component, and what each source last read. */
+  status(): AgentStatus {
+    return buildStatus({
+      version: AGENT_VERSION,
+      now: Date.now(),
+      sidecar: { address: this.config.sidecar, connected: this.state === 'running' && this.client.isConnected() },
+      sourcesLoaded: this.gate.isComplete(),
+      desired: this.desired.components,
+      pushed: this.pusher?.status() ?? new Map(),
+      ledger: this.ledger.components,
+      sources: this.sources.flatMap((source) => source.status()),
+    });
+  }
+
   /** `/readyz`: ready once the current sidecar has answered for every desired component. */
   readiness(): Readiness {
     const connected = this.state === 'running' && this.client.isConnected();
@@ -229,6 +245,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       port: http.port,
       registry: this.metrics.registry,
       readiness: () => this.readiness(),
+      status: () => this.status(),
       logger: this.logger,
       knownSecrets: this.knownSecrets,
     });

@@ -1,11 +1,9 @@
-import { readFileSync } from 'node:fs';
 import yargs from 'yargs';
 import { AgentError, errorMessage } from '../domain/errors.js';
 import { printable, redactText } from '../domain/masking.js';
+import { AGENT_VERSION } from '../version.js';
 import { processIo, write, type CliIo } from './command-context.js';
 import { withGlobalOptions } from './global-options.js';
-
-const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /**
  * Parses the command line, runs one command, and turns its result or error into an exit
@@ -19,6 +17,8 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
   };
   const cli = withGlobalOptions(yargs([...argv]))
     .scriptName('apollo-sidecar-agent')
+    // English whatever LANG says, like every other message of the agent; the bundle carries no yargs locale files.
+    .locale('en')
     .usage('$0 <command> [options]\n\nPushes Apollo configuration to a Layotto sidecar through Lifecycle/ApplyConfiguration.')
     .command(
       'run',
@@ -88,9 +88,21 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
           .epilog('Fields that ApplyConfiguration cannot carry are listed on stderr. Exit codes: 0 converted, 1 error.'),
       async (args) => set(await (await import('./commands/convert.js')).convertCommand({ fromLayotto: args.fromLayotto, to: args.to }, io)),
     )
-    .demandCommand(1, 'name a command: run, diff, apply, render, validate or convert')
+    .command(
+      'status',
+      "what a running agent's sidecar runs: per component the desired and applied version, its releases and last error; per source what it last read",
+      (y) =>
+        y
+          .option('agent', { type: 'string', describe: "the agent's HTTP address, as run's --http (default: run's default, 127.0.0.1:34980)" })
+          .option('output', { choices: ['text', 'json'] as const, default: 'text' as const, describe: 'text for people, json for machines' })
+          .example('$0 status', 'the agent of this pod, on its default address')
+          .example('kubectl exec POD -c apollo-sidecar-agent -- node /opt/apollo-sidecar-agent/bin/apollo-sidecar-agent.js status', 'in a pod')
+          .epilog('Exit codes: 0 in sync, 2 not in sync (a component not applied, the sidecar disconnected), 1 agent unreachable.'),
+      async (args) => set(await (await import('./commands/status.js')).statusCommand({ agent: args.agent, output: args.output }, io)),
+    )
+    .demandCommand(1, 'name a command: run, diff, apply, render, validate, convert or status')
     .strict()
-    .version(version)
+    .version(AGENT_VERSION)
     .help()
     .alias('help', 'h')
     .wrap(Math.min(120, process.stdout.columns || 100))

@@ -15,12 +15,14 @@ export interface HealthServerOptions {
   port: number;
   registry: Registry;
   readiness: () => Readiness;
+  /** The JSON body of /status: what the sidecar runs (built by the agent, masked here). */
+  status: () => unknown;
   logger: Logger;
   /** Scrubbed from served bodies (a sidecar's error quoting a component's password). */
   knownSecrets?: KnownSecrets;
 }
 
-/** `/healthz`, `/readyz` and `/metrics` on one small HTTP server: all that `run` exposes. */
+/** `/healthz`, `/readyz`, `/status` and `/metrics` on one small HTTP server: all that `run` exposes. */
 export class HealthServer {
   private readonly server: Server;
 
@@ -42,6 +44,8 @@ export class HealthServer {
         res
           .writeHead(readiness.ready ? 200 : 503, { 'content-type': 'application/json' })
           .end(`${stringifyPrintable(redactDeep({ ready: readiness.ready, ...(readiness.detail as object) }, options.knownSecrets), 2)}\n`);
+      } else if (path === '/status') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(`${stringifyPrintable(redactDeep(options.status(), options.knownSecrets), 2)}\n`);
       } else if (path === '/metrics') {
         options.registry.metrics().then(
           (text) => res.writeHead(200, { 'content-type': options.registry.contentType }).end(text),
@@ -51,7 +55,7 @@ export class HealthServer {
           },
         );
       } else {
-        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /healthz, /readyz or /metrics\n');
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /healthz, /readyz, /status or /metrics\n');
       }
     });
     // Health probes must never keep the process alive on their own or hold a drain open.

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, test } from 'node:test';
 import { silentLogger } from '../../src/observability/logger.js';
+import { createMetrics } from '../../src/observability/metrics.js';
 import { buildUrl } from '../../src/sources/apollo/apollo-http.js';
 import { NamespaceCache } from '../../src/sources/apollo/namespace-cache.js';
 import { parseNamespaceName, sameNamespace } from '../../src/sources/apollo/namespace-name.js';
