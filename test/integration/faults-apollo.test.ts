@@ -194,6 +194,10 @@ describe('faults: Apollo', () => {
       await waitUntil(() => retries().length >= 2, 15_000, "two fetches of the faulty answer retried");
       assert.equal(sidecar.calls.length, before, 'nothing applied during the fault');
       assert.equal(await rejectedTotal(http, 'application'), 0, 'a transport fault is not a rejected release');
+      const duringStatus = (await (await fetch(`http://${http}/status`)).json()) as { sources: { namespace: string; failing: boolean; origin: string; error?: string }[] };
+      const [application] = duringStatus.sources;
+      assert.deepEqual([application?.namespace, application?.failing, application?.origin], ['application', true, 'apollo']);
+      assert.match(application?.error ?? '', /answered 200 with what Apollo does not send/);
 
       const cleared = Date.now();
       apollo.setFault(null);
