@@ -7,6 +7,7 @@ import { EMPTY_LEDGER, type LedgerState } from '../domain/ledger.js';
 import { KnownSecrets } from '../domain/masking.js';
 import type { SourceSnapshot } from '../domain/snapshot.js';
 import { LedgerStore } from '../ledger/ledger-store.js';
+import { checkStateDir } from '../storage/state-dir.js';
 import { HealthServer, type Readiness } from '../observability/health-server.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { createMetrics, type AgentMetrics } from '../observability/metrics.js';
@@ -111,6 +112,7 @@ export class Agent extends EventEmitter<AgentEvents> {
   /** Starts everything and returns; the first sync continues in the background (see `readiness()`). */
   async start(): Promise<void> {
     if (this.state !== 'new') throw new Error(`agent cannot start: it is ${this.state}`);
+    await checkStateDir(this.config.stateDir);
     this.state = 'running';
     this.ledger = await this.ledgerStore.load();
     this.knownSecrets.replace(Object.values(this.ledger.components));

@@ -13,6 +13,7 @@ import { Pusher, type PushOutcome } from '../push/pusher.js';
 import { GrpcSidecarClient } from '../sidecar/grpc-sidecar-client.js';
 import type { SidecarClient } from '../sidecar/sidecar-client.js';
 import type { Source } from '../sources/source.js';
+import { checkStateDir } from '../storage/state-dir.js';
 import { createSources } from './create-sources.js';
 import { ReleaseGate } from './release-gate.js';
 
@@ -36,6 +37,8 @@ export interface LoadedDesired {
  * first (`validate` lists them all; the other commands refuse to go on if there are any).
  */
 export async function loadDesired(context: OneShotContext): Promise<LoadedDesired> {
+  // Before the Apollo cache in it is read or written.
+  await checkStateDir(context.config.stateDir);
   const sources = context.sources ?? createSources(context.config, context.logger, context.metrics);
   const gate = new ReleaseGate(
     context.config.components,

@@ -1,4 +1,3 @@
-import { readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { errorMessage } from '../domain/errors.js';
@@ -6,7 +5,7 @@ import { hashComponent } from '../domain/hash.js';
 import { ownRecord } from '../domain/own-record.js';
 import { EMPTY_LEDGER, type LedgerEntry, type LedgerState } from '../domain/ledger.js';
 import type { Logger } from '../observability/logger.js';
-import { writeFileAtomic } from '../storage/atomic-file.js';
+import { readStateFile, setAside, StateEntryError, writeStateFile } from '../storage/state-dir.js';
 
 const ledgerSchema = z.object({
   version: z.literal(1),
@@ -45,6 +44,7 @@ function withCurrentHashes(ledger: LedgerState): LedgerState {
  */
 export class LedgerStore {
   readonly path: string;
+  private readonly stateDir: string;
   private pending: LedgerState | undefined;
   private writing: Promise<void> | undefined;
 
@@ -52,27 +52,26 @@ export class LedgerStore {
     stateDir: string,
     private readonly logger: Logger,
   ) {
+    this.stateDir = stateDir;
     this.path = join(stateDir, 'ledger.json');
   }
 
-  /** The recorded state; an empty one if there is none. A corrupt file is set aside, not fatal. */
+  /**
+   * The recorded state; an empty one if there is none. A corrupt ledger, or an entry of the wrong type
+   * where it should be (a directory, a symbolic link), is set aside with one warning, not fatal.
+   */
   async load(): Promise<LedgerState> {
-    let text: string;
     try {
-      text = await readFile(this.path, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return EMPTY_LEDGER;
-      throw error;
-    }
-    try {
+      const text = await readStateFile(this.path, { root: this.stateDir });
+      if (text === undefined) return EMPTY_LEDGER;
       return deepFreeze(withCurrentHashes(ledgerSchema.parse(JSON.parse(text))));
     } catch (error) {
-      const aside = `${this.path}.corrupt-${Date.now()}`;
-      await rename(this.path, aside);
+      if (!(error instanceof StateEntryError || error instanceof SyntaxError || error instanceof z.ZodError)) throw error;
+      const aside = await setAside(this.path);
       this.logger.warn('ledger is unreadable; set aside and rebuilt from the next full push', {
         path: this.path,
         setAside: aside,
-        error: errorMessage(error),
+        error: unreadableBecause(error),
       });
       return EMPTY_LEDGER;
     }
@@ -94,7 +93,7 @@ export class LedgerStore {
         const state = this.pending;
         this.pending = undefined;
         try {
-          await writeFileAtomic(this.path, `${JSON.stringify(state, null, 2)}\n`);
+          await writeStateFile(this.path, `${JSON.stringify(state, null, 2)}\n`, { root: this.stateDir });
         } catch (error) {
           // The in-memory state stays right; the next save tries again.
           this.logger.error('could not write the ledger', { path: this.path, error: errorMessage(error) });
@@ -104,6 +103,16 @@ export class LedgerStore {
       this.writing = undefined;
     }
   }
+}
+
+/**
+ * Why a ledger cannot be used, without its content: JSON.parse quotes the text it choked on,
+ * which may be a secret or, through a planted link, another file's first bytes.
+ */
+function unreadableBecause(error: StateEntryError | SyntaxError | z.ZodError): string {
+  if (error instanceof SyntaxError) return 'not valid JSON';
+  if (error instanceof z.ZodError) return `not a ledger: ${error.issues.map((issue) => `${issue.path.join('.') || '(top)'}: ${issue.message}`).join('; ')}`;
+  return error.message;
 }
 
 function deepFreeze<T>(value: T): T {

@@ -1,10 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { errorMessage } from '../../domain/errors.js';
 import type { NamespaceContent } from '../../domain/snapshot.js';
 import type { Logger } from '../../observability/logger.js';
-import { writeFileAtomic } from '../../storage/atomic-file.js';
+import { readStateFile, writeStateFile } from '../../storage/state-dir.js';
 import type { NamespaceName } from './namespace-name.js';
 import { parseProperties, propertiesComments, stringifyProperties } from '../properties-text.js';
 
@@ -51,15 +50,15 @@ export class NamespaceCache {
   /** The cached content, or undefined when there is none or it cannot be read. */
   async read(namespace: NamespaceName): Promise<CachedNamespace | undefined> {
     const path = this.pathFor(namespace);
-    let text: string;
+    let text: string | undefined;
     try {
-      text = await readFile(path, 'utf8');
+      // Nothing under the cache dir is followed: a planted link is reported, not read.
+      text = await readStateFile(path, { root: this.options.dir });
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-        this.options.logger.warn('Apollo cache unreadable', { namespace: namespace.configured, path, error: errorMessage(error) });
-      }
+      this.options.logger.warn('Apollo cache unreadable', { namespace: namespace.configured, path, error: errorMessage(error) });
       return undefined;
     }
+    if (text === undefined) return undefined;
     let configurations: Record<string, string>;
     try {
       configurations = parseProperties(text);
@@ -92,6 +91,6 @@ export class NamespaceCache {
       .sort()
       .map((key): [string, string] => [key, configurations[key] ?? '']);
     const text = stringifyProperties(entries, { comments: ['Persisted by apollo-sidecar-agent', `${MARKER}${header}`], ascii: true });
-    await writeFileAtomic(path, text, 0o600);
+    await writeStateFile(path, text, { root: this.options.dir });
   }
 }
