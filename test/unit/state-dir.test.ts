@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { LedgerStore } from '../../src/ledger/ledger-store.js';
 import { EMPTY_LEDGER } from '../../src/domain/ledger.js';
-import { createMetrics } from '../../src/observability/metrics.js';
 import { NamespaceCache } from '../../src/sources/apollo/namespace-cache.js';
 import { parseNamespaceName } from '../../src/sources/apollo/namespace-name.js';
 import { checkStateDir, readStateFile, StateDirError, StateEntryError, writeStateFile } from '../../src/storage/state-dir.js';
