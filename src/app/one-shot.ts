@@ -1,6 +1,6 @@
 import type { AgentConfig } from '../config/agent-config.js';
-import type { DesiredState } from '../domain/component.js';
-import { errorMessage, MappingError, SourceError } from '../domain/errors.js';
+import type { ComponentId, DesiredState } from '../domain/component.js';
+import { AgentError, errorMessage, MappingError, SourceError } from '../domain/errors.js';
 import type { LedgerState } from '../domain/ledger.js';
 import type { KnownSecrets } from '../domain/masking.js';
 import type { Plan } from '../domain/plan.js';
@@ -11,7 +11,6 @@ import { recordAppliedAll, recordRemoved, type AppliedComponent } from '../plann
 import { planChanges } from '../planner/plan-changes.js';
 import { Pusher, type PushOutcome } from '../push/pusher.js';
 import { GrpcSidecarClient } from '../sidecar/grpc-sidecar-client.js';
-import type { SidecarClient } from '../sidecar/sidecar-client.js';
 import type { Source } from '../sources/source.js';
 import { checkStateDir } from '../storage/state-dir.js';
 import { createSources } from './create-sources.js';
@@ -22,6 +21,8 @@ export interface OneShotContext {
   readonly logger: Logger;
   readonly metrics: AgentMetrics;
   readonly sources?: readonly Source[];
+  /** Dry runs (`diff`, `render`, `validate`, `apply --dry-run`): nothing on disk changes. */
+  readonly readOnly: boolean;
   /** What the logger scrubs; filled with the components' secrets before anything is pushed. */
   readonly knownSecrets?: KnownSecrets;
 }
@@ -39,6 +40,7 @@ export interface LoadedDesired {
 export async function loadDesired(context: OneShotContext): Promise<LoadedDesired> {
   // Before the Apollo cache in it is read or written.
   await checkStateDir(context.config.stateDir);
+  // A source's one-shot load writes nothing (the Apollo cache is written only by `run`).
   const sources = context.sources ?? createSources(context.config, context.logger, context.metrics);
   const gate = new ReleaseGate(
     context.config.components,
@@ -60,10 +62,14 @@ export async function loadDesired(context: OneShotContext): Promise<LoadedDesire
   return { desired: gate.desired(), problems };
 }
 
-/** loadDesired for the commands that act on the result: any problem stops them. */
+/**
+ * loadDesired for the commands that act on the result: any problem stops them. The mapper's
+ * warnings are logged here, once, as `run` logs them when they appear.
+ */
 export async function loadDesiredStrict(context: OneShotContext): Promise<DesiredState> {
   const { desired, problems } = await loadDesired(context);
   if (problems.length > 0) throw new MappingError('the current configuration cannot be used', 'all', problems);
+  for (const warning of new Set(desired.warnings)) context.logger.warn(warning);
   return desired;
 }
 
@@ -75,32 +81,47 @@ export interface PlannedChange {
 
 /** `diff` and `apply` start the same way: desired set against the ledger. */
 export async function planFromLedger(context: OneShotContext, options: { all?: boolean } = {}): Promise<PlannedChange> {
+  return (await planWithStore(context, options)).planned;
+}
+
+async function planWithStore(context: OneShotContext, options: { all?: boolean }): Promise<{ planned: PlannedChange; store: LedgerStore }> {
   const desired = await loadDesiredStrict(context);
-  const ledger = await new LedgerStore(context.config.stateDir, context.logger).load();
-  return { plan: planChanges(desired, ledger, options), desired, ledger };
+  const store = new LedgerStore(context.config.stateDir, context.logger);
+  const ledger = await store.load({ readOnly: context.readOnly });
+  return { planned: { plan: planChanges(desired, ledger, options), desired, ledger }, store };
 }
 
 export interface ApplyResult {
   readonly plan: Plan;
+  /** What the sidecar answered before the timeout. */
   readonly outcomes: readonly PushOutcome[];
-  /** Components the sidecar did not accept or refuse before the timeout (abandoned, with the last error). */
-  readonly unfinished: readonly PushOutcome[];
+  /** Components it did not accept or refuse before the timeout: still retrying, or their call never answered. */
+  readonly unfinished: readonly UnfinishedPush[];
+}
+
+export interface UnfinishedPush {
+  readonly id: ComponentId;
+  /** The last failure before the timeout, e.g. `UNAVAILABLE: connection reset`. */
+  readonly lastError?: string;
 }
 
 /**
  * `apply`: pushes the plan once through the same pusher `run` uses, waits up to `timeoutMs`,
  * and records in the ledger exactly what the sidecar accepted.
  */
-export async function applyOnce(
-  context: OneShotContext & { sidecarClient?: SidecarClient },
-  options: { all?: boolean; timeoutMs: number },
-): Promise<ApplyResult> {
-  const { plan, desired, ledger: before } = await planFromLedger(context, options);
-  context.knownSecrets?.replace([...desired.components.values(), ...Object.values(before.components)]);
-  const store = new LedgerStore(context.config.stateDir, context.logger);
-  let ledger = await store.load();
-  const client =
-    context.sidecarClient ?? new GrpcSidecarClient({ address: context.config.sidecar, logger: context.logger, metrics: context.metrics });
+export async function applyOnce(context: OneShotContext, options: { all?: boolean; timeoutMs: number }): Promise<ApplyResult> {
+  const { planned, store } = await planWithStore(context, options);
+  const { plan, desired } = planned;
+  let { ledger } = planned;
+  context.knownSecrets?.replace([...desired.components.values(), ...Object.values(ledger.components)]);
+  const client = new GrpcSidecarClient({ address: context.config.sidecar, logger: context.logger, metrics: context.metrics });
+  // A refused connection fails at once; a sidecar that accepts and is slow gets the whole timeout.
+  if (plan.push.length > 0 && !(await client.reachable(options.timeoutMs))) {
+    client.close();
+    throw new AgentError(
+      `cannot connect to the sidecar at ${context.config.sidecar}; check that Layotto is running and that --sidecar (SIDECAR_ADDRESS) is its gRPC address`,
+    );
+  }
   const outcomes: PushOutcome[] = [];
   const applied: AppliedComponent[] = [];
   const pusher = new Pusher({
@@ -120,13 +141,19 @@ export async function applyOnce(
     pusher.stop();
     client.close();
   }
-  ledger = recordAppliedAll(ledger, applied);
+  // A call in flight at the timeout reports nothing until its own deadline: what has no answer now is unfinished.
+  const answered = outcomes.filter((outcome) => outcome.result !== 'abandoned');
+  const appliedInTime = [...applied];
+  const abandoned = new Map(outcomes.filter((outcome) => outcome.result === 'abandoned').map((outcome) => [outcome.component.id, outcome]));
+  const unfinished = plan.push
+    .filter((component) => !answered.some((outcome) => outcome.component.id === component.id))
+    .map((component): UnfinishedPush => {
+      const last = abandoned.get(component.id);
+      return { id: component.id, ...(last?.code ? { lastError: `${last.code}: ${last.message ?? ''}` } : {}) };
+    });
+  ledger = recordAppliedAll(ledger, appliedInTime);
   for (const change of plan.changes) if (change.action === 'remove') ledger = recordRemoved(ledger, change.id);
   store.save(ledger);
   await store.flush();
-  return {
-    plan,
-    outcomes: outcomes.filter((outcome) => outcome.result !== 'abandoned'),
-    unfinished: outcomes.filter((outcome) => outcome.result === 'abandoned'),
-  };
+  return { plan, outcomes: answered, unfinished };
 }

@@ -4,109 +4,118 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, errorMessage } from '../domain/errors.js';
 import { isHttpUrl } from '../domain/http-url.js';
-import { componentRuleSchema } from '../mapper/rules.js';
+import { componentRuleSchema, type ComponentRule } from '../mapper/rules.js';
+import type { LogFormat, LogLevel } from '../observability/logger.js';
 import type { AgentConfig } from './agent-config.js';
-import { parseByteSize } from './byte-size.js';
-import { parseDuration } from './duration.js';
+import { parseOptionValue } from './option-values.js';
+import { flagName, OPTIONS, optionEntries, type AgentOption, type OptionValue, type Settings } from './options.js';
 
-/**
- * One layer of settings as a user writes them (flags, env, file): every field optional,
- * lists either as arrays or comma-separated strings. The keys are the camelCase flag names.
- */
-const listSchema = z.union([z.string(), z.array(z.string())]);
-const settingsSchema = z
-  .object({
-    apolloMeta: z.string(),
-    apolloConfigService: listSchema,
-    appId: z.string(),
-    cluster: z.string(),
-    namespace: listSchema,
-    accessKeySecret: z.string(),
-    accessKeySecretFile: z.string(),
-    label: z.string(),
-    ip: z.string(),
-    file: listSchema,
-    sidecar: z.string(),
-    stateDir: z.string(),
-    http: z.string(),
-    logLevel: z.string(),
-    logFormat: z.string(),
-    resyncInterval: z.union([z.string(), z.number()]),
-    maxPushBytes: z.union([z.string(), z.number()]),
-    cacheSecrets: z.union([z.boolean(), z.string()]),
-    components: z.array(componentRuleSchema),
-  })
-  .partial()
-  .strict();
+export type { Settings } from './options.js';
 
-export type Settings = z.infer<typeof settingsSchema>;
-type SettingKey = keyof Settings;
+export const CONFIG_ENV_VAR = OPTIONS.config.env;
 
-/** Environment variable of each setting (CONTRACT.md section 3). */
-export const ENV_VARS: Partial<Record<SettingKey, string>> = {
-  apolloMeta: 'APOLLO_META',
-  apolloConfigService: 'APOLLO_CONFIG_SERVICE',
-  appId: 'APOLLO_APP_ID',
-  cluster: 'APOLLO_CLUSTER',
-  namespace: 'APOLLO_NAMESPACES',
-  accessKeySecret: 'APOLLO_ACCESS_KEY_SECRET',
-  accessKeySecretFile: 'APOLLO_ACCESS_KEY_SECRET_FILE',
-  label: 'APOLLO_LABEL',
-  ip: 'APOLLO_IP',
-  file: 'AGENT_FILES',
-  sidecar: 'SIDECAR_ADDRESS',
-  stateDir: 'AGENT_STATE_DIR',
-  http: 'AGENT_HTTP',
-  logLevel: 'LOG_LEVEL',
-  logFormat: 'LOG_FORMAT',
-  resyncInterval: 'AGENT_RESYNC_INTERVAL',
-  maxPushBytes: 'AGENT_MAX_PUSH_BYTES',
-  cacheSecrets: 'AGENT_CACHE_SECRETS',
-};
-export const CONFIG_ENV_VAR = 'AGENT_CONFIG';
+const agentOptions = optionEntries().filter((entry): entry is [keyof Settings, AgentOption] => entry[1].scope === 'agent');
 
-export const DEFAULTS = {
-  cluster: 'default',
-  namespace: ['application'] as string[],
-  sidecar: '127.0.0.1:34904',
-  stateDir: './.apollo-sidecar-agent',
-  http: '127.0.0.1:34980',
-  logLevel: 'info',
-  logFormat: 'json',
-  resyncInterval: '5m',
-  maxPushBytes: '4MiB',
-  cacheSecrets: true,
-} satisfies Settings;
+/** The agent options' defaults, from the table. */
+export const DEFAULTS: Settings = Object.fromEntries(
+  agentOptions.flatMap(([key, row]) => (row.default === undefined ? [] : [[key, row.default]])),
+) as Settings;
+
+/** The file schema of one value kind: the shape only; what the value means is checked with the other layers'. */
+function fileSchema(value: OptionValue): z.ZodType {
+  switch (value.kind) {
+    case 'list':
+      return z.union([z.string(), z.array(z.string())]);
+    case 'boolean':
+      return z.union([z.boolean(), z.string()]);
+    case 'duration':
+    case 'size':
+      return z.union([z.string(), z.number()]);
+    case 'rules':
+      return z.array(componentRuleSchema);
+    default:
+      return z.string();
+  }
+}
+
+/** The config file's keys: every agent option except the file's own path. */
+const FILE_SCHEMAS: ReadonlyMap<string, z.ZodType> = new Map(
+  agentOptions.filter(([, row]) => row.inFile !== false).map(([key, row]) => [key, fileSchema(row.value)]),
+);
 
 export interface ConfigInputs {
   /** Parsed command-line flags; undefined values mean "not given". */
-  readonly flags: Settings & { config?: string };
+  readonly flags: Settings;
   readonly env: NodeJS.ProcessEnv;
   /** Relative paths in the config file and flags resolve against this. */
   readonly cwd?: string;
+  /** Defaults of this caller that differ from the table's (one-shot commands log at warn). */
+  readonly defaults?: Settings;
+}
+
+/** A layer's values and how a problem names where a value came from. */
+interface Layer {
+  readonly values: Settings;
+  readonly label: (key: keyof Settings) => string;
+}
+
+/** What each option resolved to, typed by its kind. */
+interface Resolved {
+  readonly text: (key: keyof Settings) => string | undefined;
+  readonly list: (key: keyof Settings) => string[];
+  readonly label: (key: keyof Settings) => string;
+  readonly value: <T>(key: keyof Settings) => T | undefined;
 }
 
 /**
  * Resolves the agent config with precedence flag > env > file > default and validates it
- * whole: every problem is collected, with the path it concerns, before one ConfigError.
+ * whole: every problem is collected, each naming the flag, env var or file key it came from,
+ * before one ConfigError.
  */
 export async function loadAgentConfig(inputs: ConfigInputs): Promise<AgentConfig> {
   const cwd = inputs.cwd ?? process.cwd();
   const configFile = inputs.flags.config ?? nonEmpty(inputs.env[CONFIG_ENV_VAR]);
   const problems: string[] = [];
-  const fileLayer = configFile ? await readConfigFile(resolve(cwd, configFile), problems) : {};
-  const envLayer = readEnv(inputs.env);
-  const merged: Settings = { ...DEFAULTS, ...defined(fileLayer), ...defined(envLayer), ...defined(inputs.flags) };
+  const configPath = configFile === undefined ? undefined : resolve(cwd, configFile);
+  const layers: Layer[] = [
+    { values: inputs.flags, label: (key) => `--${flagName(key)}` },
+    { values: readEnv(inputs.env), label: (key) => (OPTIONS[key] as AgentOption).env ?? key },
+    { values: configPath ? await readConfigFile(configPath, problems) : {}, label: (key) => `${configPath}: ${key}` },
+    { values: { ...DEFAULTS, ...inputs.defaults }, label: (key) => key },
+  ];
 
-  let accessKeySecret = merged.accessKeySecret;
-  if (accessKeySecret === undefined && merged.accessKeySecretFile) {
+  const values = new Map<keyof Settings, unknown>();
+  const labels = new Map<keyof Settings, string>();
+  for (const [key, row] of agentOptions) {
+    const layer = layers.find((candidate) => candidate.values[key] !== undefined);
+    if (!layer) continue;
+    labels.set(key, layer.label(key));
+    const raw = layer.values[key];
+    if (row.value.kind === 'text' && String(raw).trim() === '') {
+      problems.push(`${layer.label(key)}: is empty; give a value or leave it out`);
+      continue;
+    }
+    const parsed = parseOptionValue(row.value, raw);
+    if ('problem' in parsed) problems.push(`${layer.label(key)}: ${parsed.problem}`);
+    else values.set(key, parsed.value);
+  }
+  const resolved: Resolved = {
+    text: (key) => values.get(key) as string | undefined,
+    list: (key) => (values.get(key) as string[] | undefined) ?? [],
+    label: (key) => labels.get(key) ?? `--${flagName(key)}`,
+    value: <T>(key: keyof Settings) => values.get(key) as T | undefined,
+  };
+
+  let accessKeySecret = resolved.text('accessKeySecret');
+  const secretFile = resolved.text('accessKeySecretFile');
+  if (accessKeySecret === undefined && secretFile) {
     try {
-      accessKeySecret = (await readFile(resolve(cwd, merged.accessKeySecretFile), 'utf8')).trim();
+      accessKeySecret = (await readFile(resolve(cwd, secretFile), 'utf8')).trim();
     } catch (error) {
-      problems.push(`accessKeySecretFile: cannot read ${merged.accessKeySecretFile}: ${errorMessage(error)}`);
+      problems.push(`${resolved.label('accessKeySecretFile')}: cannot read ${secretFile}: ${errorMessage(error)}`);
     }
   }
-  const config = resolveSettings(merged, { accessKeySecret, cwd, configFile: configFile && resolve(cwd, configFile) }, problems);
+  const config = resolveSettings(resolved, { accessKeySecret, cwd, configFile: configPath }, problems);
   if (problems.length > 0 || !config) throw new ConfigError('invalid agent configuration', problems);
   return config;
 }
@@ -125,11 +134,10 @@ async function readConfigFile(path: string, problems: string[]): Promise<Setting
     return {};
   }
   // Key by key, so that one bad setting is reported without hiding the problems of the rest.
-  const layer: Record<string, unknown> = {};
-  const shape = settingsSchema.shape as Record<string, z.ZodType>;
+  // Keys are looked up in a Map: `constructor` or `__proto__` must not find Object.prototype's members.
+  const layer: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   for (const [key, value] of Object.entries(raw)) {
-    // Own keys only: `constructor` or `toString` must not find Object.prototype's members.
-    const schema = Object.hasOwn(shape, key) ? shape[key] : undefined;
+    const schema = FILE_SCHEMAS.get(key);
     if (!schema) {
       problems.push(`${path}: ${key}: unknown setting`);
       continue;
@@ -143,107 +151,97 @@ async function readConfigFile(path: string, problems: string[]): Promise<Setting
 
 function readEnv(env: NodeJS.ProcessEnv): Settings {
   const layer: Record<string, string> = {};
-  for (const [key, name] of Object.entries(ENV_VARS)) {
-    const value = nonEmpty(env[name]);
+  for (const [key, row] of agentOptions) {
+    const value = row.env === undefined ? undefined : nonEmpty(env[row.env]);
     if (value !== undefined) layer[key] = value;
   }
-  return layer;
+  return layer as Settings;
 }
 
 function resolveSettings(
-  s: Settings,
+  s: Resolved,
   extra: { accessKeySecret: string | undefined; cwd: string; configFile: string | undefined },
   problems: string[],
 ): AgentConfig | undefined {
-  const list = (value: string | readonly string[] | undefined): string[] =>
-    (typeof value === 'string' ? [value] : (value ?? []))
-      .flatMap((item) => item.split(','))
-      .map((item) => item.trim())
-      .filter((item) => item.length > 0);
-
-  const configServices = list(s.apolloConfigService);
-  const files = list(s.file).map((path) => resolve(extra.cwd, path));
-  const usesApollo = Boolean(s.appId || s.apolloMeta || configServices.length > 0);
+  const appId = s.text('appId');
+  const apolloMeta = s.text('apolloMeta');
+  const configServices = s.list('apolloConfigService');
+  const files = s.list('file').map((path) => resolve(extra.cwd, path));
+  const usesApollo = Boolean(appId || apolloMeta || configServices.length > 0);
   if (usesApollo) {
-    if (!s.appId) problems.push('appId: required when Apollo is a source (--app-id or APOLLO_APP_ID)');
-    if (!s.apolloMeta && configServices.length === 0)
-      problems.push('apolloMeta / apolloConfigService: one is required when Apollo is a source');
-    for (const [setting, url] of [...configServices.map((url) => ['apolloConfigService', url]), ...(s.apolloMeta ? [['apolloMeta', s.apolloMeta]] : [])]) {
-      const problem = apolloUrlProblem(url!);
-      if (problem) problems.push(`${setting}: ${problem}`);
+    if (!appId) problems.push('appId: required when Apollo is a source (--app-id or APOLLO_APP_ID)');
+    // The one place this rule is checked: the sources receive a config that satisfies it.
+    if (!apolloMeta && configServices.length === 0)
+      problems.push('apolloMeta / apolloConfigService: one is required when Apollo is a source (--apollo-meta or --apollo-config-service)');
+    const urls = [...configServices.map((url) => ['apolloConfigService', url] as const), ...(apolloMeta ? [['apolloMeta', apolloMeta] as const] : [])];
+    for (const [key, url] of urls) {
+      const problem = apolloUrlProblem(url);
+      if (problem) problems.push(`${s.label(key)}: ${problem}`);
     }
   } else if (files.length === 0) {
     problems.push('no source: give Apollo (--app-id with --apollo-meta or --apollo-config-service) or --file');
   }
-  const namespaces = list(s.namespace);
-  if (usesApollo && namespaces.length === 0) problems.push('namespace: at least one namespace is required');
+  const namespaces = s.list('namespace');
+  if (usesApollo && namespaces.length === 0) problems.push(`${s.label('namespace')}: at least one namespace is required`);
   // Apollo matches names case-insensitively, `.properties` aside: two spellings are one namespace.
   const seenNamespaces = new Set<string>();
   for (const namespace of namespaces) {
     const remote = namespace.toLowerCase().replace(/\.properties$/, '');
-    if (seenNamespaces.has(remote)) problems.push(`namespace: ${namespace} is listed twice (Apollo names are case-insensitive)`);
+    if (seenNamespaces.has(remote)) problems.push(`${s.label('namespace')}: ${namespace} is listed twice (Apollo names are case-insensitive)`);
     seenNamespaces.add(remote);
   }
 
-  if (!/^[^:\s]+:\d{1,5}$/.test(s.sidecar ?? '')) problems.push(`sidecar: ${JSON.stringify(s.sidecar)} is not HOST:PORT`);
-  const http = parseHttp(s.http ?? DEFAULTS.http);
-  if (!http) problems.push(`http: ${JSON.stringify(s.http)} is not HOST:PORT or off`);
-  const logLevel = z.enum(['error', 'warn', 'info', 'debug']).safeParse(s.logLevel);
-  if (!logLevel.success) problems.push(`logLevel: ${JSON.stringify(s.logLevel)} is not one of error, warn, info, debug`);
-  const logFormat = z.enum(['json', 'pretty']).safeParse(s.logFormat);
-  if (!logFormat.success) problems.push(`logFormat: ${JSON.stringify(s.logFormat)} is not json or pretty`);
-  const resyncIntervalMs = parseDuration(String(s.resyncInterval));
-  if (resyncIntervalMs === undefined) problems.push(`resyncInterval: ${JSON.stringify(s.resyncInterval)} is not a duration like 30s, 5m or 0`);
-  const maxPushBytes = parseByteSize(String(s.maxPushBytes));
-  if (maxPushBytes === undefined || maxPushBytes < 1 || maxPushBytes > MAX_PUSH_BYTES_LIMIT)
-    problems.push(`maxPushBytes: ${JSON.stringify(s.maxPushBytes)} is not a size from 1 byte to 2GiB like 4MiB, 512KiB or 100000 (units: KiB, MiB, GiB)`);
-  const cacheSecrets = parseBoolean(s.cacheSecrets);
-  if (cacheSecrets === undefined) problems.push(`cacheSecrets: ${JSON.stringify(s.cacheSecrets)} is not true or false`);
+  const sidecar = s.text('sidecar');
+  if (sidecar !== undefined && !/^[^:\s]+:\d{1,5}$/.test(sidecar)) problems.push(`${s.label('sidecar')}: ${JSON.stringify(sidecar)} is not HOST:PORT`);
+  const httpText = s.text('http');
+  const http = httpText === undefined ? undefined : parseHttp(httpText);
+  if (httpText !== undefined && !http) problems.push(`${s.label('http')}: ${JSON.stringify(httpText)} is not HOST:PORT or off`);
 
+  const logLevel = s.value<LogLevel>('logLevel');
+  const logFormat = s.value<LogFormat>('logFormat');
+  const resyncIntervalMs = s.value<number>('resyncInterval');
+  const maxPushBytes = s.value<number>('maxPushBytes');
+  const cacheSecrets = s.value<boolean>('cacheSecrets');
+  const stateDir = s.text('stateDir');
   if (
     problems.length > 0 ||
+    sidecar === undefined ||
+    stateDir === undefined ||
     !http ||
-    !logLevel.success ||
-    !logFormat.success ||
+    !logLevel ||
+    !logFormat ||
     resyncIntervalMs === undefined ||
     maxPushBytes === undefined ||
     cacheSecrets === undefined
   )
     return undefined;
+  const label = s.text('label');
+  const ip = s.text('ip');
   return {
     apollo: usesApollo
       ? {
-          appId: s.appId!,
-          cluster: s.cluster ?? DEFAULTS.cluster,
+          appId: appId!,
+          cluster: s.text('cluster')!,
           namespaces,
-          ...(s.apolloMeta ? { meta: s.apolloMeta } : {}),
+          ...(apolloMeta ? { meta: apolloMeta } : {}),
           ...(configServices.length > 0 ? { configServices } : {}),
           ...(extra.accessKeySecret ? { accessKeySecret: extra.accessKeySecret } : {}),
-          ...(s.label ? { label: s.label } : {}),
-          ...(s.ip ? { ip: s.ip } : {}),
+          ...(label ? { label } : {}),
+          ...(ip ? { ip } : {}),
         }
       : undefined,
     files,
-    components: s.components ?? [],
-    sidecar: s.sidecar!,
-    stateDir: resolve(extra.cwd, s.stateDir!),
+    components: s.value<ComponentRule[]>('components') ?? [],
+    sidecar,
+    stateDir: resolve(extra.cwd, stateDir),
     http,
-    logLevel: logLevel.data,
-    logFormat: logFormat.data,
+    logLevel,
+    logFormat,
     resyncIntervalMs,
     maxPushBytes,
     cacheSecrets,
     ...(extra.configFile ? { configFile: extra.configFile } : {}),
   };
-}
-
-/** grpc-js and grpc-go take the receive limit as an int32. */
-const MAX_PUSH_BYTES_LIMIT = 2 ** 31 - 1;
-
-function parseBoolean(value: boolean | string | undefined): boolean | undefined {
-  if (typeof value === 'boolean') return value;
-  const text = value?.trim().toLowerCase();
-  return text === 'true' || text === '1' ? true : text === 'false' || text === '0' ? false : undefined;
 }
 
 /**
@@ -273,9 +271,4 @@ function parseHttp(text: string): AgentConfig['http'] | undefined {
 
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value;
-}
-
-/** Drops undefined values so that spreading a layer never erases a lower one. */
-function defined<T extends object>(layer: T): Partial<T> {
-  return Object.fromEntries(Object.entries(layer).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

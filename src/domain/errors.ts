@@ -10,10 +10,11 @@ export class AgentError extends Error {
 export class ConfigError extends AgentError {
   override readonly name = 'ConfigError';
   constructor(
-    message: string,
+    /** What is invalid, without the problems: `invalid agent configuration`. */
+    readonly summary: string,
     readonly problems: readonly string[] = [],
   ) {
-    super(problems.length > 0 ? `${message}\n  - ${problems.join('\n  - ')}` : message);
+    super(problems.length > 0 ? `${summary}\n  - ${problems.join('\n  - ')}` : summary);
   }
 }
 

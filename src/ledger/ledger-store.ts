@@ -58,15 +58,20 @@ export class LedgerStore {
 
   /**
    * The recorded state; an empty one if there is none. A corrupt ledger, or an entry of the wrong type
-   * where it should be (a directory, a symbolic link), is set aside with one warning, not fatal.
+   * where it should be (a directory, a symbolic link), is set aside with one warning, not fatal;
+   * `readOnly` (dry runs, which change nothing on disk) leaves it where it is.
    */
-  async load(): Promise<LedgerState> {
+  async load(options: { readOnly?: boolean } = {}): Promise<LedgerState> {
     try {
       const text = await readStateFile(this.path, { root: this.stateDir });
       if (text === undefined) return EMPTY_LEDGER;
       return deepFreeze(withCurrentHashes(ledgerSchema.parse(JSON.parse(text))));
     } catch (error) {
       if (!(error instanceof StateEntryError || error instanceof SyntaxError || error instanceof z.ZodError)) throw error;
+      if (options.readOnly) {
+        this.logger.warn('ledger is unreadable; compared as empty (apply or run will set it aside)', { path: this.path, error: unreadableBecause(error) });
+        return EMPTY_LEDGER;
+      }
       const aside = await setAside(this.path);
       this.logger.warn('ledger is unreadable; set aside and rebuilt from the next full push', {
         path: this.path,

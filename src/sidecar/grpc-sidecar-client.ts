@@ -114,6 +114,25 @@ export class GrpcSidecarClient implements SidecarClient {
     });
   }
 
+  /**
+   * Resolves true once the channel is READY; false as soon as a connection attempt fails
+   * (refused, unresolvable: TRANSIENT_FAILURE) or after `timeoutMs`. For one-shot callers, which
+   * must not spend their whole timeout retrying a sidecar that is not there.
+   */
+  reachable(timeoutMs: number): Promise<boolean> {
+    const { READY, TRANSIENT_FAILURE, SHUTDOWN } = grpc.connectivityState;
+    const channel = this.client.getChannel();
+    const deadline = Date.now() + timeoutMs;
+    return new Promise((resolve) => {
+      const check = (): void => {
+        const state = channel.getConnectivityState(true);
+        if (state === READY || state === TRANSIENT_FAILURE || state === SHUTDOWN) resolve(state === READY);
+        else channel.watchConnectivityState(state, deadline, (error) => (error ? resolve(false) : check()));
+      };
+      check();
+    });
+  }
+
   onConnected(listener: () => void): () => void {
     this.listeners.add(listener);
     return () => {

@@ -129,13 +129,15 @@ describe('CLI commands on a realistic setup', () => {
     assert.deepEqual(Object.keys(ledger.components), ['state/redis']);
   });
 
-  it('apply: no sidecar → exit 1 after --timeout, nothing recorded', async () => {
-    const gone = await startFakeLayotto();
-    await gone.close();
-    const stateDir = join(dir, 'state-nosidecar');
-    const result = await runCli(['apply', '--file', join(dir, 'base.json'), '--sidecar', gone.address, '--state-dir', stateDir, '--timeout', '1s']);
+  it('apply: a sidecar that never answers → exit 1 after --timeout, nothing recorded', async () => {
+    const hanging = await startFakeLayotto();
+    hanging.hang(true);
+    const stateDir = join(dir, 'state-hanging');
+    const result = await runCli(['apply', '--file', join(dir, 'base.json'), '--sidecar', hanging.address, '--state-dir', stateDir, '--timeout', '1s']);
+    await hanging.close();
     assert.equal(result.code, 1);
     assert.match(result.stdout, /timed out config_store\/apollo/);
+    assert.deepEqual(JSON.parse(await readFile(join(stateDir, 'ledger.json'), 'utf8')).components, {});
   });
 
   it('a release that cannot be parsed: render, diff and apply refuse with exit 1; validate lists it', async () => {

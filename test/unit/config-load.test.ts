@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseByteSize } from '../../src/config/byte-size.js';
-import { loadAgentConfig, type ConfigInputs } from '../../src/config/load-config.js';
+import { loadAgentConfig, type ConfigInputs, type Settings } from '../../src/config/load-config.js';
+import { parseOptionValue } from '../../src/config/option-values.js';
+import { OPTIONS, optionEntries, type AgentOption } from '../../src/config/options.js';
 import { ConfigError } from '../../src/domain/errors.js';
 
 let dir: string;
@@ -135,10 +137,10 @@ describe('maxPushBytes and cacheSecrets', () => {
     for (const bad of ['4MB', '1.5MiB', '0', '-1', 'big', '3GiB']) {
       const problems = await problemsWith({ flags: { ...apollo, maxPushBytes: bad }, env: {} });
       assert.equal(problems.length, 1, problems.join('\n'));
-      assert.match(problems[0]!, /^maxPushBytes: .* like 4MiB, 512KiB or 100000/);
+      assert.match(problems[0]!, /^--max-push-bytes: .* like 4MiB, 512KiB or 100000/);
     }
     const problems = await problemsWith({ flags: apollo, env: { AGENT_CACHE_SECRETS: 'maybe' } });
-    assert.deepEqual(problems, ['cacheSecrets: "maybe" is not true or false']);
+    assert.deepEqual(problems, ['AGENT_CACHE_SECRETS: "maybe" is not true or false']);
   });
 
   it('parseByteSize reads KiB, MiB, GiB and bytes only', () => {
@@ -166,22 +168,64 @@ describe('Apollo URLs', () => {
   it('refuses user info without printing the password', async () => {
     const problems = await problemsWith({ flags: { appId: 'a', apolloMeta: 'http://u:PASS@meta:8080' }, env: {} });
     assert.equal(problems.length, 1, problems.join('\n'));
-    assert.match(problems[0]!, /^apolloMeta: http:\/\/\*\*\*@meta:8080.* user name or password/);
+    assert.match(problems[0]!, /^--apollo-meta: http:\/\/\*\*\*@meta:8080.* user name or password/);
     assert.doesNotMatch(problems.join('\n'), /PASS/);
     const services = await problemsWith({ flags: { appId: 'a', apolloConfigService: 'http://ok:8080,https://me:SECRET@cs:8080' }, env: {} });
     assert.equal(services.length, 1, services.join('\n'));
-    assert.match(services[0]!, /^apolloConfigService: https:\/\/\*\*\*@cs:8080/);
+    assert.match(services[0]!, /^--apollo-config-service: https:\/\/\*\*\*@cs:8080/);
     assert.doesNotMatch(services.join('\n'), /SECRET/);
   });
 
   it('never echoes user info of a URL that is not http(s) either', async () => {
     const problems = await problemsWith({ flags: { appId: 'a', apolloMeta: 'ftp://u:PASS@meta' }, env: {} });
-    assert.match(problems[0]!, /^apolloMeta: "ftp:\/\/\*\*\*@meta" is not an http\(s\) URL/);
+    assert.match(problems[0]!, /^--apollo-meta: "ftp:\/\/\*\*\*@meta" is not an http\(s\) URL/);
   });
 
   it('requires a config service or a meta server when Apollo is a source, in one line', async () => {
     const problems = await problemsWith({ flags: { appId: 'a' }, env: {} });
     assert.equal(problems.length, 1, problems.join('\n'));
     assert.match(problems[0]!, /apolloMeta \/ apolloConfigService: one is required/);
+  });
+});
+
+describe('the option table drives env vars, file keys and value checks', () => {
+  const agentRows = optionEntries().filter((entry): entry is [keyof Settings, AgentOption] => entry[1].scope === 'agent');
+  const BAD: Partial<Record<string, string>> = { choice: 'loud', duration: '5', size: '4MB', boolean: 'maybe' };
+
+  it('every checked option refuses a bad env value naming its env var', async () => {
+    for (const [, row] of agentRows) {
+      const bad = BAD[row.value.kind];
+      if (!bad || !row.env) continue;
+      const problems = await problemsWith({ flags: apollo, env: { [row.env]: bad } });
+      assert.equal(problems.length, 1, `${row.env}: ${problems.join('\n')}`);
+      assert.ok(problems[0]!.startsWith(`${row.env}: "${bad}"`), problems[0]);
+    }
+  });
+
+  it('every option with a file key is accepted in the file; the file cannot name another file', async () => {
+    for (const [key, row] of agentRows) {
+      const path = join(dir, `key-${key}.yaml`);
+      await writeFile(path, `${key}: ${row.value.kind === 'rules' ? '[]' : row.value.kind === 'boolean' ? 'true' : '"x"'}\n`);
+      const problems = await problemsWith({ flags: { ...apollo, config: path }, env: {} }).catch(() => []);
+      const unknown = problems.some((p) => p.endsWith(`${key}: unknown setting`));
+      assert.equal(unknown, row.inFile === false, `${key}: ${problems.join('\n')}`);
+    }
+  });
+
+  it('durations need a unit and stay within their bounds', () => {
+    const resync = OPTIONS.resyncInterval.value;
+    const timeout = OPTIONS.timeout.value;
+    assert.deepEqual(parseOptionValue(resync, '30s'), { value: 30_000 });
+    assert.deepEqual(parseOptionValue(resync, '1.5h'), { value: 5_400_000 });
+    assert.deepEqual(parseOptionValue(resync, '0'), { value: 0 });
+    assert.deepEqual(parseOptionValue(resync, '24d'), { value: 24 * 86_400_000 });
+    for (const bad of ['5', '30', '9s', '25d', '600h', '1ms', 'soon', '-1s']) assert.ok('problem' in parseOptionValue(resync, bad), bad);
+    assert.deepEqual(parseOptionValue(timeout, '100ms'), { value: 100 });
+    for (const bad of ['3', '0', '99ms', '25d']) assert.ok('problem' in parseOptionValue(timeout, bad), bad);
+  });
+
+  it('a value-taking option given empty is a problem, not the current directory', async () => {
+    const problems = await problemsWith({ flags: { ...apollo, stateDir: '' }, env: {} });
+    assert.deepEqual(problems, ['--state-dir: is empty; give a value or leave it out']);
   });
 });

@@ -4,14 +4,13 @@ import { ConfigError, errorMessage } from '../../domain/errors.js';
 import { KnownSecrets } from '../../domain/masking.js';
 import { createLogger } from '../../observability/logger.js';
 import { registerProcessMetrics } from '../../observability/metrics.js';
-import { loadConfig, type CliIo } from '../command-context.js';
-import type { GlobalArgs } from '../global-options.js';
+import { attributeToSetting, loadConfig, type CliIo } from '../command-context.js';
 
 /**
  * The long-running agent. Resolves with the exit code once a SIGTERM/SIGINT drain is done;
  * a second signal during the drain exits at once. SIGHUP re-reads the config file.
  */
-export async function runCommand(args: GlobalArgs, io: CliIo): Promise<number> {
+export async function runCommand(args: Readonly<Record<string, unknown>>, io: CliIo): Promise<number> {
   const config = await loadConfig(args);
   const knownSecrets = new KnownSecrets();
   const logger = createLogger({ level: config.logLevel, format: config.logFormat, stream: io.stderr, batchPerTurn: true, knownSecrets });
@@ -59,7 +58,12 @@ export async function runCommand(args: GlobalArgs, io: CliIo): Promise<number> {
   // two long-polls nothing else may be pending: without this the process would just end.
   const keepAlive = setInterval(() => undefined, 1 << 30);
   try {
-    await agent.start();
+    try {
+      await agent.start();
+    } catch (error) {
+      await agent.stop().catch(() => undefined);
+      throw attributeToSetting(error, config);
+    }
     return await stopped;
   } finally {
     clearInterval(keepAlive);

@@ -1,24 +1,24 @@
 import { loadDesired } from '../../app/one-shot.js';
 import { ConfigError } from '../../domain/errors.js';
-import { loadConfig, oneShotContext, write, type CliIo } from '../command-context.js';
-import type { GlobalArgs } from '../global-options.js';
+import { withOneShotContext, write, type CliIo } from '../command-context.js';
 
-/** Checks the agent config and that the current content maps cleanly; pushes nothing. */
-export async function validateCommand(args: GlobalArgs, io: CliIo): Promise<number> {
-  let config;
+/** Checks the agent config and that the current content maps cleanly; pushes nothing, writes nothing. */
+export async function validateCommand(args: Readonly<Record<string, unknown>>, io: CliIo): Promise<number> {
   try {
-    config = await loadConfig(args);
+    return await withOneShotContext(args, io, { readOnly: true }, async (context) => {
+      const { desired, problems } = await loadDesired(context);
+      if (problems.length > 0) {
+        write(io.stdout, `invalid: ${problems.length} problem(s)\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+        return 1;
+      }
+      // Its answer lists the mapping warnings, so they are not logged as well.
+      const warnings = desired.warnings.map((w) => `  warning: ${w}`).join('\n');
+      write(io.stdout, `valid: ${desired.components.size} component(s)${warnings ? `\n${warnings}` : ''}`);
+      return 0;
+    });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     write(io.stdout, `invalid: agent configuration\n${error.problems.map((p) => `  - ${p}`).join('\n')}`);
     return 1;
   }
-  const { desired, problems } = await loadDesired(oneShotContext(config, io));
-  if (problems.length > 0) {
-    write(io.stdout, `invalid: ${problems.length} problem(s)\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    return 1;
-  }
-  const warnings = desired.warnings.map((w) => `  warning: ${w}`).join('\n');
-  write(io.stdout, `valid: ${desired.components.size} component(s)${warnings ? `\n${warnings}` : ''}`);
-  return 0;
 }

@@ -33,7 +33,7 @@ export interface ApolloSourceOptions {
   readonly label?: string;
   /** Default: the first non-internal IPv4 of the host. */
   readonly ip?: string;
-  /** `<state-dir>/apollo-cache`; without it nothing is cached. */
+  /** `<state-dir>/apollo-cache`; without it nothing is cached. Only `watch` writes it, never `load`. */
   readonly cacheDir?: string;
   /**
    * How long a cache write waits after its release was emitted (it always waits for the turn in
