@@ -32,7 +32,8 @@ export interface Source {
   status(): readonly SourceNamespaceStatus[];
   /**
    * The release gate took this release of one of the source's namespaces: it parsed and
-   * mapped cleanly. A source that keeps a local copy keeps only such releases.
+   * mapped cleanly. A source that keeps a local copy keeps only such releases; the promise
+   * settles once it is written (it never rejects: a failed write shows in `status()`).
    */
-  accepted?(release: NamespaceContent): void;
+  accepted?(release: NamespaceContent): Promise<void>;
 }

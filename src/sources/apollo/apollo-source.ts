@@ -183,8 +183,8 @@ export class ApolloSource implements Source {
     return this.#repositories.map((repository) => repository.status());
   }
 
-  accepted(release: NamespaceContent): void {
-    this.#repositories.find((repository) => repository.content === release)?.accepted(release);
+  async accepted(release: NamespaceContent): Promise<void> {
+    await this.#repositories.find((repository) => repository.content === release)?.accepted(release);
   }
 
   /** Each announced namespace syncs; what its fetch found tells the poller whether to trust the id. */

@@ -23,10 +23,14 @@ export class DeferredCacheWrites {
   ) {}
 
   schedule(name: NamespaceName, content: CachedNamespace, written: CacheWritten): void {
-    this.#pending.set(name.remote, { name, content, written });
+    const superseded = this.#pending.get(name.remote);
+    // The newer content is written instead; whoever waited for the older one hears of that write.
+    const tell: CacheWritten = superseded ? (error) => (superseded.written(error), written(error)) : written;
+    this.#pending.set(name.remote, { name, content, written: tell });
     if (this.#timer) return;
     this.#timer = setTimeout(() => void this.flush(), this.delayMs);
-    this.#timer.unref();
+    // A write due now holds the process open (a one-shot `apply` waits for it); a delayed one does not.
+    if (this.delayMs > 0) this.#timer.unref();
   }
 
   /** Writes what is pending now; resolves once it and every earlier write are done. Never rejects: each write reports to its `written`. */

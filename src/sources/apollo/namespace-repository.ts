@@ -137,18 +137,24 @@ export class NamespaceRepository {
     }
     if (answer.kind === 'not_found') throw new ApolloNotFoundError(appId, cluster, name.configured);
     if (answer.kind === 'not_modified') throw new SourceError(`Apollo answered 304 for ${name.configured} without a releaseKey sent`, 'apollo');
-    return this.#release(answer.releaseKey, answer.configurations, 'apollo');
+    this.#content = this.#release(answer.releaseKey, answer.configurations, 'apollo');
+    this.options.logger.info('Apollo namespace fetched', { namespace: name.configured, releaseKey: answer.releaseKey });
+    return this.#content;
   }
 
-  /** The release gate took `release` as this namespace's last good one: only such a release is cached. */
-  accepted(release: NamespaceContent): void {
-    if (release !== this.#content || release.origin !== 'apollo') return;
-    this.options.cacheWrites?.schedule(this.options.name, release, (error) => {
-      if (error !== undefined && this.#cacheError === undefined) {
-        this.options.logger.warn('Apollo cache not written', { namespace: this.options.name.configured, error });
-      }
-      this.#cacheError = error;
-    });
+  /** The release gate took `release` as this namespace's last good one: only such a release is cached. Settles once written. */
+  accepted(release: NamespaceContent): Promise<void> {
+    const writes = this.options.cacheWrites;
+    if (release !== this.#content || release.origin !== 'apollo' || writes === undefined) return Promise.resolve();
+    return new Promise((resolve) =>
+      writes.schedule(this.options.name, release, (error) => {
+        if (error !== undefined && this.#cacheError === undefined) {
+          this.options.logger.warn('Apollo cache not written', { namespace: this.options.name.configured, error });
+        }
+        this.#cacheError = error;
+        resolve();
+      }),
+    );
   }
 
   async #round(signal: AbortSignal): Promise<SyncResult> {
