@@ -94,7 +94,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       createLogger({ level: options.config.logLevel, format: options.config.logFormat, knownSecrets: this.knownSecrets });
     this.metrics = createMetrics(options.registry ?? new Registry());
     this.metrics.initNamespaces([...(this.config.apollo?.namespaces ?? []), ...this.config.files]);
-    this.ledgerStore = new LedgerStore(this.config.stateDir, this.logger);
+    this.ledgerStore = new LedgerStore(this.config.stateDir, this.logger, { cacheSecrets: this.config.cacheSecrets });
     this.sources = options.sources ?? createSources(this.config, this.logger, this.metrics);
     this.gate = this.createGate(this.config.components);
   }

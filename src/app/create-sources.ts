@@ -26,6 +26,7 @@ export function createSources(config: AgentConfig, logger: Logger, metrics: Agen
         ...(apollo.label ? { label: apollo.label } : {}),
         ...(apollo.ip ? { ip: apollo.ip } : {}),
         cacheDir: join(config.stateDir, 'apollo-cache'),
+        cacheSecrets: config.cacheSecrets,
         logger,
         metrics,
       }),

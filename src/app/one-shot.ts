@@ -92,7 +92,7 @@ export async function planFromLedger(context: OneShotContext, options: { all?: b
 
 async function planWithStore(context: OneShotContext, options: { all?: boolean }): Promise<{ planned: PlannedChange; store: LedgerStore }> {
   const desired = await loadDesiredStrict(context);
-  const store = new LedgerStore(context.config.stateDir, context.logger);
+  const store = new LedgerStore(context.config.stateDir, context.logger, { cacheSecrets: context.config.cacheSecrets });
   const ledger = await store.load({ readOnly: context.readOnly });
   return { planned: { plan: planChanges(desired, ledger, options), desired, ledger }, store };
 }

@@ -11,6 +11,11 @@ export interface LedgerEntry {
   readonly appliedAt: string;
   /** `removed`: every key of the component disappeared; Layotto cannot unload it, so it stays. */
   readonly status: 'applied' | 'removed';
+  /**
+   * Stored with secret values masked (`--cache-secrets=false`): `hash` is that of the real
+   * metadata, so whether the component changed is still known; which secret changed is not.
+   */
+  readonly masked?: true;
 }
 
 export interface LedgerState {

@@ -60,7 +60,7 @@ export const SECRET_KEY_RULES: readonly SecretKeyRule[] = [
 ];
 
 /** Apollo's own vocabulary, in every log line and /status: ends in "key" but is public. */
-const PUBLIC_KEYS = new Set(['releasekey', 'releasekeys']);
+const PUBLIC_ENDINGS = ['releasekey', 'releasekeys'];
 
 const CONTAINS = SECRET_KEY_RULES.filter((rule) => rule.match === 'contains').map((rule) => rule.word);
 const ANY_WORD = new Set(SECRET_KEY_RULES.filter((rule) => rule.match === 'word').map((rule) => rule.word));
@@ -80,7 +80,7 @@ export function isSecretKey(key: string): boolean {
   const words = keyWords(key);
   if (words.length === 0) return false;
   const joined = words.join('');
-  if (PUBLIC_KEYS.has(joined)) return false;
+  if (PUBLIC_ENDINGS.some((ending) => joined.endsWith(ending))) return false;
   if (CONTAINS.some((word) => joined.includes(word))) return true;
   if (LAST_WORD.has(words[words.length - 1]!)) return true;
   return words.some((word) => ANY_WORD.has(word));
@@ -116,9 +116,14 @@ export function maskValue(key: string, value: string): string {
   return isSecretKey(key) ? MASK : maskSecretForms(value);
 }
 
+/** Defines `key` as an own property: assigning a key `__proto__` would set the prototype instead. */
+function define(target: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
 export function maskMetadata(metadata: Readonly<Record<string, string>>): Record<string, string> {
   const masked: Record<string, string> = {};
-  for (const [key, value] of Object.entries(metadata)) masked[key] = maskValue(key, value);
+  for (const [key, value] of Object.entries(metadata)) define(masked, key, maskValue(key, value));
   return masked;
 }
 
@@ -254,7 +259,7 @@ export function redactDeep(value: unknown, known?: KnownSecrets, depth = 0): unk
   const out: Record<string, unknown> = {};
   for (const [key, inner] of Object.entries(value)) {
     const secret = isSecretKey(key) && inner !== undefined && inner !== null && typeof inner !== 'object';
-    out[truncate(key, 256)] = secret ? MASK : redactDeep(inner, known, depth + 1);
+    define(out, truncate(key, 256), secret ? MASK : redactDeep(inner, known, depth + 1));
   }
   return out;
 }

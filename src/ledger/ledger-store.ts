@@ -4,6 +4,7 @@ import { errorMessage } from '../domain/errors.js';
 import { hashComponent } from '../domain/hash.js';
 import { ownRecord } from '../domain/own-record.js';
 import { EMPTY_LEDGER, type LedgerEntry, type LedgerState } from '../domain/ledger.js';
+import { holdsSecrets, maskMetadata } from '../domain/masking.js';
 import type { Logger } from '../observability/logger.js';
 import { readStateFile, setAside, StateEntryError, writeStateFile } from '../storage/state-dir.js';
 
@@ -19,6 +20,7 @@ const ledgerSchema = z.object({
       releaseKeys: z.array(z.string()),
       appliedAt: z.string(),
       status: z.enum(['applied', 'removed']),
+      masked: z.literal(true).optional(),
     }),
   ),
 });
@@ -27,12 +29,13 @@ const ledgerSchema = z.object({
  * The stored hash is derived from kind, name and metadata, which the ledger also stores: it is
  * computed again, so that a ledger written under an earlier hash format still matches the
  * configurations it holds (otherwise `diff` would show every component as changed, with no key
- * differing, after an upgrade).
+ * differing, after an upgrade). A masked entry keeps its stored hash: its metadata is not what
+ * was pushed.
  */
 function withCurrentHashes(ledger: LedgerState): LedgerState {
   const components: Record<string, LedgerEntry> = {};
   for (const [id, entry] of Object.entries(ledger.components)) {
-    Object.defineProperty(components, id, { value: { ...entry, hash: hashComponent(entry) }, enumerable: true, writable: true, configurable: true });
+    Object.defineProperty(components, id, { value: entry.masked ? entry : { ...entry, hash: hashComponent(entry) }, enumerable: true, writable: true, configurable: true });
   }
   return { version: ledger.version, components };
 }
@@ -42,6 +45,22 @@ function withCurrentHashes(ledger: LedgerState): LedgerState {
  * coalesced (the latest state wins) and serialized, so a burst of applies costs one or two
  * writes and never two writers race on the temp file.
  */
+/** What goes on disk: with `cacheSecrets` off, the secret values of every entry masked. */
+function storedForm(state: LedgerState, cacheSecrets: boolean): LedgerState {
+  if (cacheSecrets) return state;
+  const components: Record<string, LedgerEntry> = {};
+  for (const [id, entry] of Object.entries(state.components)) {
+    const stored = entry.masked || !holdsSecrets(entry.metadata) ? entry : { ...entry, metadata: maskMetadata(entry.metadata), masked: true as const };
+    Object.defineProperty(components, id, { value: stored, enumerable: true, writable: true, configurable: true });
+  }
+  return { version: state.version, components };
+}
+
+export interface LedgerStoreOptions {
+  /** false (`--cache-secrets=false`): secret values are masked in the file. Default true. */
+  readonly cacheSecrets?: boolean;
+}
+
 export class LedgerStore {
   readonly path: string;
   private readonly stateDir: string;
@@ -51,6 +70,7 @@ export class LedgerStore {
   constructor(
     stateDir: string,
     private readonly logger: Logger,
+    private readonly options: LedgerStoreOptions = {},
   ) {
     this.stateDir = stateDir;
     this.path = join(stateDir, 'ledger.json');
@@ -98,7 +118,8 @@ export class LedgerStore {
         const state = this.pending;
         this.pending = undefined;
         try {
-          await writeStateFile(this.path, `${JSON.stringify(state, null, 2)}\n`, { root: this.stateDir });
+          const stored = storedForm(state, this.options.cacheSecrets ?? true);
+          await writeStateFile(this.path, `${JSON.stringify(stored, null, 2)}\n`, { root: this.stateDir });
         } catch (error) {
           // The in-memory state stays right; the next save tries again.
           this.logger.error('could not write the ledger', { path: this.path, error: errorMessage(error) });

@@ -1,5 +1,6 @@
 import { compareCodeUnits, type ComponentId, type DesiredComponent, type DesiredState } from '../domain/component.js';
 import type { LedgerEntry, LedgerState } from '../domain/ledger.js';
+import { maskMetadata } from '../domain/masking.js';
 import type { ComponentChange, KeyChange, Plan } from '../domain/plan.js';
 
 export interface PlanOptions {
@@ -45,7 +46,10 @@ function compare(id: ComponentId, desired: DesiredComponent | undefined, entry: 
   if (desired && !entry) return change(id, desired.kind, desired.name, 'create', diffMetadata({}, desired.metadata));
   if (desired && entry) {
     if (entry.status === 'applied' && entry.hash === desired.hash) return change(id, desired.kind, desired.name, 'unchanged', []);
-    return change(id, desired.kind, desired.name, 'update', diffMetadata(entry.metadata, desired.metadata));
+    // A masked entry (--cache-secrets=false) is compared masked to masked: the hash says the
+    // component changed, but which secret changed cannot be told, so only other keys are listed.
+    const after = entry.masked ? maskMetadata(desired.metadata) : desired.metadata;
+    return change(id, desired.kind, desired.name, 'update', diffMetadata(entry.metadata, after));
   }
   const gone = entry!;
   if (isRemoved(gone, desired)) return change(id, gone.kind, gone.name, 'remove', diffMetadata(gone.metadata, {}));

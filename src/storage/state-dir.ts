@@ -164,6 +164,12 @@ export async function writeStateFile(path: string, content: string, options: { r
   await syncDirectory(dir);
 }
 
+/** Removes the file at `path` under `root` if it is there, never through a link on the way. */
+export async function removeStateFile(path: string, options: { root: string }): Promise<void> {
+  if (!(await walkDirectories(options.root, dirname(path), false))) return;
+  await rm(path, { force: true });
+}
+
 /** Moves an unusable entry (corrupt file, link, directory) out of the way; returns where it went. */
 export async function setAside(path: string): Promise<string> {
   const aside = `${path}.corrupt-${Date.now()}`;

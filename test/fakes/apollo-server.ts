@@ -40,6 +40,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { rememberSecrets } from '../support/leak-check.js';
 
 export interface FakeApolloOptions {
   /** Default `sidecar-demo`. */
@@ -420,6 +421,7 @@ export async function startFakeApollo(options: FakeApolloOptions = {}): Promise<
   }
 
   function publishRelease(namespace: string, configurations: Record<string, string>): FakeRelease {
+    rememberSecrets(configurations);
     const stored = store(namespace, configurations);
     return { releaseKey: stored.release?.releaseKey ?? '', configurations, notificationId: stored.notificationId };
   }

@@ -11,6 +11,7 @@ import { startFakeLayotto, type FakeLayotto } from '../fakes/layotto-server.js';
 import { leakedSecrets, SECRET_KEY_CASES, SECRET_VALUE_CASES, secretMetadata } from '../fixtures/secrets.js';
 import { runArgs, runCli, startAgent } from '../support/agent-process.js';
 import { onCleanup, runCleanups, tempDir } from '../support/cleanups.js';
+import { fetchBody } from '../support/leak-check.js';
 import { waitUntil } from '../support/wait.js';
 
 const APP_ID = 'vault-app';
@@ -68,7 +69,7 @@ describe('no output shows a secret', () => {
       const http = /http=([\d.:]+)|"http":"([\d.:]+)"/.exec(agent.stderr())!.slice(1).find(Boolean)!;
       let body = '';
       await waitUntil(async () => {
-        body = await (await fetch(`http://${http}/readyz`)).text();
+        body = (await fetchBody(`http://${http}/readyz`)).text;
         return body.includes('"rejected"');
       }, 10_000, '/readyz shows the rejection');
       assert.match(body, /redis: WRONGPASS for \*\*\*/);

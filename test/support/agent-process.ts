@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { assertNoLeak } from './leak-check.js';
 import { waitUntil } from './wait.js';
 
 export const BIN = fileURLToPath(new URL('../../bin/apollo-sidecar-agent.js', import.meta.url));
@@ -53,8 +54,23 @@ export function runArgs(target: RunTarget): string[] {
   ];
 }
 
+/** The agent binary; its stdout and stderr are checked for leaked secrets once it is stopped. */
 export function startAgent(args: readonly string[], env: NodeJS.ProcessEnv = {}): AgentProcess {
-  return startNodeScript(BIN, args, env);
+  const agent = startNodeScript(BIN, args, env);
+  return {
+    ...agent,
+    async stop(signal, timeoutMs) {
+      const code = await agent.stop(signal, timeoutMs);
+      assertNoSecretsWritten(args, agent);
+      return code;
+    },
+  };
+}
+
+/** `--show-secrets` prints secrets on stdout on purpose; nothing else may, anywhere. */
+function assertNoSecretsWritten(args: readonly string[], agent: AgentProcess): void {
+  assertNoLeak(`the stderr of \`${args[0]}\``, agent.stderr());
+  if (!args.includes('--show-secrets')) assertNoLeak(`the stdout of \`${args[0]}\``, agent.stdout());
 }
 
 /** How to start the process beyond script and arguments: Node's own flags, another user (as root). */
@@ -142,5 +158,6 @@ export async function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {
   const timer = setTimeout(() => agent.child.kill('SIGKILL'), timeoutMs);
   const code = await agent.exited;
   clearTimeout(timer);
+  assertNoSecretsWritten(args, agent);
   return { code: typeof code === 'number' ? code : -1, stdout: agent.stdout(), stderr: agent.stderr() };
 }

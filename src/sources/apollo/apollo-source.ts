@@ -33,8 +33,10 @@ export interface ApolloSourceOptions {
   readonly label?: string;
   /** Default: the first non-internal IPv4 of the host. */
   readonly ip?: string;
-  /** `<state-dir>/apollo-cache`; without it nothing is cached. Only `watch` writes it, never `load`. */
+  /** `<state-dir>/apollo-cache`; without it nothing is cached. Only releases the gate accepted are written. */
   readonly cacheDir?: string;
+  /** false (`--cache-secrets=false`): a namespace holding secret-looking keys is not cached. Default true. */
+  readonly cacheSecrets?: boolean;
   /**
    * How long a cache write waits after its release was emitted (it always waits for the turn in
    * which the release's pushes went out). Default 0: the longer a newer release is applied but
@@ -116,7 +118,7 @@ export class ApolloSource implements Source {
       metrics: options.metrics,
     });
     const cache = options.cacheDir
-      ? new NamespaceCache({ dir: options.cacheDir, appId: options.appId, cluster: this.#cluster, logger: this.#logger })
+      ? new NamespaceCache({ dir: options.cacheDir, appId: options.appId, cluster: this.#cluster, logger: this.#logger, cacheSecrets: options.cacheSecrets ?? true })
       : undefined;
     this.#cacheWrites = cache ? new DeferredCacheWrites(cache, options.cacheWriteDelayMs ?? 0, options.metrics) : undefined;
     this.#repositories = options.namespaces.map(

@@ -1,9 +1,10 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import { errorMessage } from '../../domain/errors.js';
+import { holdsSecrets } from '../../domain/masking.js';
 import type { NamespaceContent } from '../../domain/snapshot.js';
 import type { Logger } from '../../observability/logger.js';
-import { readStateFile, writeStateFile } from '../../storage/state-dir.js';
+import { readStateFile, removeStateFile, writeStateFile } from '../../storage/state-dir.js';
 import type { NamespaceName } from './namespace-name.js';
 import { parseProperties, propertiesComments, stringifyProperties } from '../properties-text.js';
 
@@ -25,6 +26,8 @@ export interface NamespaceCacheOptions {
   readonly appId: string;
   readonly cluster: string;
   readonly logger: Logger;
+  /** false (`--cache-secrets=false`): a namespace holding secret-looking keys is not kept on disk. */
+  readonly cacheSecrets?: boolean;
 }
 
 /** A file-name component that cannot climb out of its directory whatever Apollo calls things. */
@@ -84,6 +87,12 @@ export class NamespaceCache {
   /** Replaces the cached content atomically; throws when it could not. */
   async write(namespace: NamespaceName, content: CachedNamespace): Promise<void> {
     const path = this.pathFor(namespace);
+    if (this.options.cacheSecrets === false && holdsSecrets(content.configurations)) {
+      // What an earlier run with secrets cached left is removed, not just left to age.
+      await removeStateFile(path, { root: this.options.dir });
+      this.options.logger.info('Apollo namespace not cached: it holds secret-looking values (--cache-secrets=false)', { namespace: namespace.configured });
+      return;
+    }
     const header = JSON.stringify({ version: 1, namespace: namespace.remote, releaseKey: content.releaseKey });
     const { configurations } = content;
     // The default sort orders by UTF-16 code units, as `<` does, without a comparator call per pair.
