@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { hashText } from '../../src/domain/hash.js';
 import { mkdtemp, readFile, rm, stat, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -71,7 +72,8 @@ test('the cache uses the Java path, mode 0600, and keeps the releaseKey', async 
   assert.equal(await cache.read(name), undefined);
 
   await cache.write(name, { releaseKey: '20240101-abc', configurations: { 'state.redis.host': 'h:1', 'x y': 'é' } });
-  assert.deepEqual(await cache.read(name), { releaseKey: '20240101-abc', configurations: { 'state.redis.host': 'h:1', 'x y': 'é' } });
+  const read = await cache.read(name);
+  assert.deepEqual(read, { releaseKey: '20240101-abc', configurations: { 'state.redis.host': 'h:1', 'x y': 'é' }, contentHash: hashText(await readFile(path, 'utf8')) });
   assert.equal((await stat(path)).mode & 0o777, 0o600);
   assert.match(await readFile(path, 'utf8'), /^state\.redis\.host=h:1$/m);
 });
@@ -83,7 +85,8 @@ test('the cache reads a file the Java client wrote (no releaseKey)', async () =>
   const path = cache.pathFor(name);
   await mkdir(dirname(path), { recursive: true });
   await writeFile(path, '#Persisted by DefaultConfig\n#Mon Jan 01 00:00:00 CST 2024\ncontent=state\\:\\n  redis\\: {}\n');
-  assert.deepEqual(await cache.read(name), { releaseKey: '', configurations: { content: 'state:\n  redis: {}' } });
+  const { releaseKey, configurations } = (await cache.read(name))!;
+  assert.deepEqual({ releaseKey, configurations }, { releaseKey: '', configurations: { content: 'state:\n  redis: {}' } });
 });
 
 test('cache file names cannot escape the cache directory', async () => {

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import { errorMessage } from '../../domain/errors.js';
+import { hashText } from '../../domain/hash.js';
 import { holdsSecrets } from '../../domain/masking.js';
 import type { NamespaceContent } from '../../domain/snapshot.js';
 import type { Logger } from '../../observability/logger.js';
@@ -10,6 +11,11 @@ import { parseProperties, propertiesComments, stringifyProperties } from '../pro
 
 /** What the cache keeps of a namespace's release. */
 export type CachedNamespace = Pick<NamespaceContent, 'releaseKey' | 'configurations'>;
+
+/** A cached release as read, with the hash of the file's text (the content part of its identity). */
+export interface ReadCachedNamespace extends CachedNamespace {
+  readonly contentHash: string;
+}
 
 const MARKER = 'apollo-sidecar-agent ';
 
@@ -51,7 +57,7 @@ export class NamespaceCache {
   }
 
   /** The cached content, or undefined when there is none or it cannot be read. */
-  async read(namespace: NamespaceName): Promise<CachedNamespace | undefined> {
+  async read(namespace: NamespaceName): Promise<ReadCachedNamespace | undefined> {
     const path = this.pathFor(namespace);
     let text: string | undefined;
     try {
@@ -81,7 +87,7 @@ export class NamespaceCache {
         });
       }
     }
-    return { releaseKey, configurations };
+    return { releaseKey, configurations, contentHash: hashText(text) };
   }
 
   /** Replaces the cached content atomically; throws when it could not. */

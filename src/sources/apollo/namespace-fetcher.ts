@@ -1,4 +1,5 @@
 import { SourceError, errorMessage } from '../../domain/errors.js';
+import { hashText } from '../../domain/hash.js';
 import type { Logger } from '../../observability/logger.js';
 import type { AgentMetrics } from '../../observability/metrics.js';
 import { ApolloRequestError, type ApolloHttp } from './apollo-http.js';
@@ -8,7 +9,13 @@ import type { NotificationMessages } from './notification-messages.js';
 
 /** What Apollo answered for one namespace. Anything else it could have answered is a transport fault. */
 export type FetchAnswer =
-  | { readonly kind: 'release'; readonly releaseKey: string; readonly configurations: Readonly<Record<string, string>> }
+  | {
+      readonly kind: 'release';
+      readonly releaseKey: string;
+      readonly configurations: Readonly<Record<string, string>>;
+      /** Hash of the body as received: the content part of the release's identity. */
+      readonly contentHash: string;
+    }
   /** The releaseKey sent is still current. */
   | { readonly kind: 'not_modified' }
   /** No such app, cluster or namespace, or no release of it. */
@@ -133,7 +140,7 @@ export class NamespaceFetcher {
       case 200: {
         const release = readRelease(response.body, namespace);
         if (typeof release === 'string') throw new Error(`${response.url} answered 200 with what Apollo does not send: ${release}`);
-        return { kind: 'release', ...release };
+        return { kind: 'release', ...release, contentHash: hashText(response.body) };
       }
       case 304:
         return { kind: 'not_modified' };

@@ -1,4 +1,5 @@
 import { SourceError, errorMessage } from '../../domain/errors.js';
+import { hashText } from '../../domain/hash.js';
 import { namespaceRelease, type NamespaceContent } from '../../domain/snapshot.js';
 import type { Logger } from '../../observability/logger.js';
 import type { SourceNamespaceStatus } from '../source.js';
@@ -133,11 +134,11 @@ export class NamespaceRepository {
         releaseKey: cached.releaseKey,
         error: errorMessage(error),
       });
-      return this.#release(cached.releaseKey, cached.configurations, 'cache');
+      return this.#release(cached.releaseKey, cached.configurations, 'cache', cached.contentHash);
     }
     if (answer.kind === 'not_found') throw new ApolloNotFoundError(appId, cluster, name.configured);
     if (answer.kind === 'not_modified') throw new SourceError(`Apollo answered 304 for ${name.configured} without a releaseKey sent`, 'apollo');
-    this.#content = this.#release(answer.releaseKey, answer.configurations, 'apollo');
+    this.#content = this.#release(answer.releaseKey, answer.configurations, 'apollo', answer.contentHash);
     this.options.logger.info('Apollo namespace fetched', { namespace: name.configured, releaseKey: answer.releaseKey });
     return this.#content;
   }
@@ -208,13 +209,13 @@ export class NamespaceRepository {
       this.#notFound = true;
       this.#error = `Apollo has no release of namespace ${name.configured} (appId ${appId}, cluster ${cluster})`;
       this.#remoteReleaseKey = undefined;
-      this.#hold(this.#release('', {}, 'apollo'));
+      this.#hold(this.#release('', {}, 'apollo', hashText('')));
       return;
     }
     this.#notFound = false;
     this.#servedByApollo = true;
     this.#remoteReleaseKey = answer.releaseKey;
-    this.#hold(this.#release(answer.releaseKey, answer.configurations, 'apollo'));
+    this.#hold(this.#release(answer.releaseKey, answer.configurations, 'apollo', answer.contentHash));
   }
 
   /** A failed fetch: nothing changes but the failure state; the cache stands in only for nothing at all. */
@@ -230,7 +231,7 @@ export class NamespaceRepository {
       namespace: this.options.name.configured,
       releaseKey: cached.releaseKey,
     });
-    this.#hold(this.#release(cached.releaseKey, cached.configurations, 'cache'));
+    this.#hold(this.#release(cached.releaseKey, cached.configurations, 'cache', cached.contentHash));
   }
 
   /** Holds `next` unless it is the same release as held now, and tells the source. */
@@ -251,7 +252,7 @@ export class NamespaceRepository {
     );
   }
 
-  #release(releaseKey: string, configurations: Readonly<Record<string, string>>, origin: 'apollo' | 'cache'): NamespaceContent {
+  #release(releaseKey: string, configurations: Readonly<Record<string, string>>, origin: 'apollo' | 'cache', contentHash: string): NamespaceContent {
     const { name } = this.options;
     return namespaceRelease({
       key: `apollo:${name.configured}`,
@@ -261,7 +262,7 @@ export class NamespaceRepository {
       configurations: name.format === 'properties' ? configurations : contentOnly(configurations),
       releaseKey,
       origin,
-    });
+    }, contentHash);
   }
 }
 

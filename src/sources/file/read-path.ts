@@ -135,13 +135,18 @@ export function fileRelease(file: FileText): NamespaceContent {
       undecodable = `cannot parse ${file.path}: ${error.message}`;
     }
   }
-  return namespaceRelease({
-    key: `file:${file.path}`,
-    name: file.path,
-    format: file.format,
-    configurations,
-    releaseKey: hashText(file.text),
-    origin: 'file',
-    ...(undecodable !== undefined ? { undecodable } : {}),
-  });
+  const contentHash = hashText(file.text);
+  return namespaceRelease(
+    {
+      key: `file:${file.path}`,
+      name: file.path,
+      format: file.format,
+      configurations,
+      // The text's hash is a file's release key: files have no other.
+      releaseKey: contentHash,
+      origin: 'file',
+      ...(undecodable !== undefined ? { undecodable } : {}),
+    },
+    contentHash,
+  );
 }
