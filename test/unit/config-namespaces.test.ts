@@ -8,7 +8,7 @@ it('a namespace listed twice (case or .properties aside) is a config problem, ch
     loadAgentConfig({ flags: { appId: 'a', apolloConfigService: 'http://apollo:8080', namespace: ['app', 'APP.properties'] }, env: {}, cwd: '/' }),
     (error: unknown) => {
       assert.ok(error instanceof ConfigError);
-      assert.deepEqual(error.problems, ['namespace: APP.properties is listed twice (Apollo names are case-insensitive)']);
+      assert.deepEqual(error.problems, ['--namespace: APP.properties is listed twice (Apollo names are case-insensitive)']);
       return true;
     },
   );
