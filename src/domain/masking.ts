@@ -91,10 +91,13 @@ const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s:@/?#]*):([^\s@/?#]+)@/gi;
 
 /**
  * `name=value`, `name: value`, `"name": "value"`, `name="value"` (JAAS), `name='value'`,
- * with an HTTP auth scheme kept in front of its credentials (`Authorization: Bearer …`).
+ * with an HTTP auth scheme kept in front of its credentials (`Authorization: Bearer …`). A
+ * name starts only where no name character precedes it: otherwise a long run of name
+ * characters with no separator after it (a 2 MiB value) is scanned again from every position,
+ * quadratic time (200 KB took minutes and blocked the agent).
  */
 const PAIR =
-  /(["']?)([A-Za-z_][\w.-]*)\1([ \t]*[=:][ \t]*)((?:(?:Bearer|Basic|Digest|Token|Apollo)[ \t]+)?)("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[^\s"',;&)}\]]+)/g;
+  /(["']?)(?<![\w.-])([A-Za-z_][\w.-]*)\1([ \t]*[=:][ \t]*)((?:(?:Bearer|Basic|Digest|Token|Apollo)[ \t]+)?)("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[^\s"',;&)}\]]+)/g;
 
 function maskedPairValue(value: string): string {
   const quote = value[0];

@@ -1,6 +1,5 @@
 import { isAlias, isMap, isScalar, isSeq, parseDocument, visit, type Alias, type Document, type Node as YamlNode } from 'yaml';
 import { errorMessage } from '../domain/errors.js';
-import { utf8LongerThan } from '../domain/utf8-size.js';
 import type { NamespaceContent } from '../domain/snapshot.js';
 import { kindProblem } from './component-groups.js';
 import type { ParsedEntry, ReadOutcome } from './parsed-layer.js';
@@ -181,8 +180,9 @@ class YamlReader {
 }
 
 function yamlToTree(text: string, conversion: Conversion): Tree {
-  if (utf8LongerThan(text, MAX_YAML_BYTES)) {
-    conversion.problems.push(`the YAML text is ${Buffer.byteLength(text)} bytes, over the limit of ${MAX_YAML_BYTES}: split it into several namespaces or use JSON`);
+  const bytes = Buffer.byteLength(text);
+  if (bytes > MAX_YAML_BYTES) {
+    conversion.problems.push(`the YAML text is ${bytes} bytes, over the limit of ${MAX_YAML_BYTES}: split it into several namespaces or use JSON`);
     return null;
   }
   // Duplicate keys are found while reading, in linear time; the library's check is quadratic in a map's size.

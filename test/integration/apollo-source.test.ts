@@ -368,19 +368,22 @@ for (const [label, fault] of [
   });
 }
 
-test('a body over the size limit is a transport fault; a value over 1 MiB is content (the gate rejects it)', async () => {
+test('a body over the size limit is a transport fault, the last good content stays; a large value alone is content (the push size limit is downstream)', async () => {
   const apollo = await fake();
   apollo.publish('application', { a: '1' });
   const w = watch({ configServices: [apollo.url], maxBodyBytes: 64 * 1024 });
   await waitFor(() => w.snapshots.length === 1 && apollo.openPolls() === 1);
+  apollo.publish('application', { a: 'x'.repeat(32 * 1024) });
+  await waitFor(() => w.snapshots.length === 2 && apollo.openPolls() === 1);
+  assert.equal(configsOf(w.snapshots[1], 'application')?.['a']?.length, 32 * 1024);
   const many: Record<string, string> = {};
   for (let i = 0; i < 200; i += 1) many[`key.${i}`] = 'y'.repeat(500);
   apollo.publish('application', many);
   await waitFor(() => w.lines.some((line) => line.message === 'Apollo namespace could not be fetched; retrying after backoff' && /exceeds 65536 bytes/.test(String(line['error']))));
-  assert.equal(w.snapshots.length, 1, 'the last good content stays');
+  assert.equal(w.snapshots.length, 2, 'the last good content stays');
   apollo.publish('application', { a: '3' });
-  await waitFor(() => w.snapshots.length === 2, 5_000);
-  assert.deepEqual(configsOf(w.snapshots[1], 'application'), { a: '3' });
+  await waitFor(() => w.snapshots.length === 3, 5_000);
+  assert.deepEqual(configsOf(w.snapshots[2], 'application'), { a: '3' });
 });
 
 test('access key: every request is signed and accepted', async () => {
