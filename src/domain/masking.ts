@@ -91,14 +91,16 @@ const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s:@/?#]*):([^\s@/?#]+)@/gi;
 
 /**
  * `name=value`, `name: value`, `"name": "value"`, `name="value"` (JAAS), `name='value'`,
- * with an HTTP auth scheme kept in front of its credentials (`Authorization: Bearer …`).
+ * with an HTTP auth scheme kept in front of its credentials (`Authorization: Bearer …`). A
+ * quoted value may lack its closing quote (a parser's error quoting a torn line).
  */
 const PAIR =
-  /(["']?)([A-Za-z_][\w.-]*)\1([ \t]*[=:][ \t]*)((?:(?:Bearer|Basic|Digest|Token|Apollo)[ \t]+)?)("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[^\s"',;&)}\]]+)/g;
+  /(["']?)([A-Za-z_][\w.-]*)\1([ \t]*[=:][ \t]*)((?:(?:Bearer|Basic|Digest|Token|Apollo)[ \t]+)?)("(?:[^"\\\n]|\\.)*(?:"|$)|'(?:[^'\\\n]|\\.)*(?:'|$)|[^\s"',;&)}\]]+)/gm;
 
 function maskedPairValue(value: string): string {
   const quote = value[0];
-  return quote === '"' || quote === "'" ? `${quote}${MASK}${quote}` : MASK;
+  if (quote !== '"' && quote !== "'") return MASK;
+  return value.length > 1 && value.endsWith(quote) ? `${quote}${MASK}${quote}` : `${quote}${MASK}`;
 }
 
 /** Masks the secret forms inside a text: URL passwords and secret-named pairs. */
@@ -138,8 +140,6 @@ export function holdsSecrets(metadata: Readonly<Record<string, string>>): boolea
  */
 export const MIN_SCRUBBED_LENGTH = 6;
 
-const PAIR_VALUE_CAPTURE = new RegExp(PAIR.source, 'g');
-
 /** The secret values inside one configuration: under secret keys, URL passwords, secret pairs. */
 export function secretValuesOf(metadata: Readonly<Record<string, string>>): string[] {
   const found: string[] = [];
@@ -149,8 +149,8 @@ export function secretValuesOf(metadata: Readonly<Record<string, string>>): stri
       continue;
     }
     for (const match of value.matchAll(URL_USERINFO)) found.push(match[3]!);
-    for (const match of value.matchAll(PAIR_VALUE_CAPTURE)) {
-      if (isSecretKey(match[2]!)) found.push(match[5]!.replace(/^(["'])(.*)\1$/s, '$2'));
+    for (const match of value.matchAll(PAIR)) {
+      if (isSecretKey(match[2]!)) found.push(match[5]!.replace(/^(["'])(.*?)\1?$/s, '$2'));
     }
   }
   return found.filter((value) => value.length >= MIN_SCRUBBED_LENGTH);

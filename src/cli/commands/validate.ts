@@ -1,5 +1,6 @@
 import { loadDesired } from '../../app/one-shot.js';
 import { ConfigError } from '../../domain/errors.js';
+import { printable, redactText } from '../../domain/masking.js';
 import { withOneShotContext, write, type CliIo } from '../command-context.js';
 
 /** Checks the agent config and that the current content maps cleanly; pushes nothing, writes nothing. */
@@ -8,11 +9,12 @@ export async function validateCommand(args: Readonly<Record<string, unknown>>, i
     return await withOneShotContext(args, io, { readOnly: true }, async (context) => {
       const { desired, problems } = await loadDesired(context);
       if (problems.length > 0) {
-        write(io.stdout, `invalid: ${problems.length} problem(s)\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+        // A problem may quote a torn value (a parser's error) or a hostile key: masked and printable.
+        write(io.stdout, `invalid: ${problems.length} problem(s)\n${problems.map((p) => `  - ${printable(redactText(p))}`).join('\n')}`);
         return 1;
       }
       // Its answer lists the mapping warnings, so they are not logged as well.
-      const warnings = desired.warnings.map((w) => `  warning: ${w}`).join('\n');
+      const warnings = desired.warnings.map((w) => `  warning: ${printable(redactText(w))}`).join('\n');
       write(io.stdout, `valid: ${desired.components.size} component(s)${warnings ? `\n${warnings}` : ''}`);
       return 0;
     });
