@@ -26,11 +26,13 @@ RUN tar -xzf /tmp/apollo-sidecar-agent.tgz --strip-components=1 \
  && chown 65532:65532 /var/lib/apollo-sidecar-agent \
  && chmod 0700 /var/lib/apollo-sidecar-agent
 
-# The state dir (ledger.json, apollo-cache/) is the only place the agent writes: mount an
-# emptyDir there and the root filesystem can be read-only. The HTTP port listens on every
-# address so that the kubelet's probes and Prometheus reach it on the pod IP.
+# The state dir (ledger.json, apollo-cache/) is the only place the agent writes: mount a
+# volume (an emptyDir) on /var/lib/apollo-sidecar-agent and the root filesystem can be
+# read-only. The agent refuses a state dir that is not its own or that others can write, as an
+# emptyDir's root (root-owned, 0777) is, so it keeps its state in a subdirectory it creates 0700.
+# The HTTP port listens on every address so that the kubelet's probes and Prometheus reach it.
 ENV NODE_ENV=production \
-    AGENT_STATE_DIR=/var/lib/apollo-sidecar-agent \
+    AGENT_STATE_DIR=/var/lib/apollo-sidecar-agent/state \
     AGENT_HTTP=0.0.0.0:34980
 EXPOSE 34980
 USER 65532:65532

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chmod, chown, copyFile, mkdir, readFile, readdir, stat } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readFile, readdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -53,11 +53,13 @@ describe('the image build steps', () => {
     for (const dev of ['typescript', 'tsx']) assert.ok(!installed.includes(dev), `no devDependency: ${dev}`);
     assert.ok(!(await readdir(appDir)).includes('src'), 'the package carries the build, not the sources');
 
+    // The volume mounted over the state dir's parent, as Kubernetes makes an emptyDir: owned by
+    // root, writable by all. The agent must keep its state in a directory of its own inside it.
     const stateDir = join(root, stage.env.AGENT_STATE_DIR!);
-    await mkdir(dirname(stateDir), { recursive: true });
-    await mkdir(stateDir, { mode: 0o700 });
+    const volume = dirname(stateDir);
+    await mkdir(volume, { recursive: true });
+    await chmod(volume, 0o777);
     const asRoot = process.getuid?.() === 0;
-    if (asRoot) await chown(stateDir, uid, gid);
 
     const apollo = await startFakeApollo({ appId: 'orders' });
     onCleanup(() => apollo.close());
@@ -83,6 +85,7 @@ describe('the image build steps', () => {
     await waitUntil(async () => (await fetch(`http://${String(started.http)}/readyz`)).status === 200, 10_000, '/readyz 200');
     await waitUntil(async () => (await readdir(stateDir)).includes('ledger.json'), 5_000, 'the ledger in the state dir');
     assert.equal((await stat(join(stateDir, 'ledger.json'))).mode & 0o777, 0o600);
+    assert.equal((await stat(stateDir)).mode & 0o777, 0o700, 'the agent made its state dir its own');
     assert.equal(await agent.stop('SIGTERM'), 0);
   });
 });

@@ -28,6 +28,7 @@ interface Container {
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
   securityContext?: Record<string, unknown>;
   volumeMounts?: { name: string; mountPath: string }[];
+  env?: { name: string; value?: string }[];
 }
 interface PodSpec {
   initContainers?: Container[];
@@ -72,6 +73,8 @@ function assertHardened(agent: Container): void {
     agent.volumeMounts?.map((m) => m.mountPath),
     ['/etc/apollo-sidecar-agent', '/var/run/secrets/apollo-sidecar-agent', '/var/lib/apollo-sidecar-agent'],
   );
+  // The agent refuses the emptyDir's own root (root-owned, 0777): its state dir is one it creates inside.
+  assert.equal(agent.env?.find((e) => e.name === 'AGENT_STATE_DIR')?.value, '/var/lib/apollo-sidecar-agent/state');
   assert.equal(agent.livenessProbe?.httpGet?.path, '/healthz');
   assert.equal(agent.readinessProbe?.httpGet?.path, '/readyz');
 }
