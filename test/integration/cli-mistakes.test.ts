@@ -11,6 +11,8 @@ import { startFakeApollo, type FakeApollo } from '../fakes/apollo-server.js';
 import { startFakeLayotto, type FakeLayotto } from '../fakes/layotto-server.js';
 import { runCli, type CliResult } from '../support/agent-process.js';
 import { onCleanup, runCleanups, tempDir } from '../support/cleanups.js';
+import { startRunSandbox } from '../support/run-sandbox.js';
+import { waitUntil } from '../support/wait.js';
 
 afterEach(runCleanups);
 
@@ -192,6 +194,32 @@ describe('one-shot logs', () => {
   });
 });
 
+describe('run shows a mapping warning once', () => {
+  it('at start, and not again on a sidecar reconnection or an unrelated release', async () => {
+    const dir = await tempDir('asa-warn-');
+    await writeFile(join(dir, 'base.properties'), 'lock.redis.redisHost=10.0.0.1:6379\nstray-file-key=1\n');
+    const box = await startRunSandbox({
+      appId: APP_ID,
+      items: { 'state.redis.redisHost': '10.0.0.1:6379', 'not-a-component': 'x' },
+      extraArgs: ['--file', join(dir, 'base.properties')],
+    });
+    const { agent, apollo, sidecar } = box;
+    const warnings = (): string[] => agent.logs().filter((l) => l.level === 'warn' && /ignored 1 key/.test(l.message)).map((l) => l.message);
+    await sidecar.waitFor((s) => s.current('state/redis') !== undefined && s.current('lock/redis') !== undefined, 10_000);
+    await waitUntil(() => warnings().length === 2, 10_000, 'both mapping warnings');
+    await sidecar.restart();
+    await agent.waitForLog((l) => l.message === 'sidecar connected' && agent.logs().filter((m) => m.message === 'sidecar connected').length === 2, 15_000, 'the reconnection');
+    await waitUntil(() => apollo.openPolls() === 1, 10_000, 'a held long-poll');
+    const { releaseKey } = apollo.publish('application', { 'state.redis.redisHost': '10.0.0.2:6379', 'not-a-component': 'x' });
+    await agent.waitForLog((l) => l.message === 'Apollo namespace updated' && l.releaseKey === releaseKey, 10_000, 'the new release');
+    await sidecar.waitFor((s) => s.current('state/redis')?.redisHost === '10.0.0.2:6379', 10_000);
+    assert.deepEqual(warnings().sort(), [
+      `${join(dir, 'base.properties')}: ignored 1 key(s) that are not <kind>.<name>.<metadataKey>: stray-file-key`,
+      'application: ignored 1 key(s) that are not <kind>.<name>.<metadataKey>: not-a-component',
+    ].sort());
+  });
+});
+
 describe('apply and the sidecar connection', () => {
   it('a refused connection fails within 2 s, exit 1, one line; nothing recorded', async () => {
     const { stateDir, args } = await setup();
@@ -201,7 +229,9 @@ describe('apply and the sidecar connection', () => {
     const result = await runCli(['apply', ...args, '--sidecar', gone.address, '--timeout', '30s']);
     const elapsed = Date.now() - started;
     assertOneLineError(result, new RegExp(`^error: cannot connect to the sidecar at ${gone.address.replace(/\./g, '\\.')}; check that Layotto is running`));
-    assert.ok(elapsed < 2_000 + 1_500, `took ${elapsed} ms (process start included)`);
+    // Far below the 30 s timeout it used to wait; the 2 s bound itself is measured in process
+    // (test/unit/sidecar-reachable.test.ts), free of a loaded machine's process start.
+    assert.ok(elapsed < 10_000, `took ${elapsed} ms (process start included)`);
     assert.equal(await exists(join(stateDir, 'ledger.json')), false);
   });
 

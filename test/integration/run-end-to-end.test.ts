@@ -30,6 +30,22 @@ async function readyz(http: string): Promise<{ status: number; body: { ready: bo
 const appliedCount = (agent: AgentProcess, id: string): number =>
   agent.logs().filter((l) => l.message === 'applied' && l.component === id).length;
 
+/** Until the ledger file lists `count` components: the agent has recorded them as applied. */
+function ledgerHolds(stateDir: string, count: number): Promise<void> {
+  return waitUntil(
+    async () => {
+      try {
+        const ledger = JSON.parse(await readFile(join(stateDir, 'ledger.json'), 'utf8')) as { components: Record<string, unknown> };
+        return Object.keys(ledger.components).length === count;
+      } catch {
+        return false;
+      }
+    },
+    10_000,
+    `the ledger to hold ${count} components`,
+  );
+}
+
 describe('run: Apollo to Layotto end to end', () => {
   it('pushes the full desired set at start, becomes ready, and records the ledger (0600)', async () => {
     const { sidecar, http, stateDir, agent } = await sandbox();
@@ -37,15 +53,8 @@ describe('run: Apollo to Layotto end to end', () => {
     assert.deepEqual(sidecar.current('state/redis'), { redisHost: '10.0.0.1:6379', disasterSwitch: 'off' });
     await waitUntil(async () => (await readyz(http)).status === 200, 5_000, '/readyz 200');
     await waitUntil(() => appliedCount(agent, 'sequencer/redis') === 1, 5_000, 'applied logs');
+    await ledgerHolds(stateDir, 3);
     const ledgerPath = join(stateDir, 'ledger.json');
-    await waitUntil(async () => {
-      try {
-        const ledger = JSON.parse(await readFile(ledgerPath, 'utf8')) as { components: Record<string, unknown> };
-        return Object.keys(ledger.components).length === 3;
-      } catch {
-        return false;
-      }
-    }, 5_000, 'the ledger to hold 3 components');
     assert.equal((await stat(ledgerPath)).mode & 0o777, 0o600);
     const metrics = await (await fetch(`http://${http}/metrics`)).text();
     assert.match(metrics, /apollo_sidecar_agent_applies_total\{kind="state",name="redis",result="applied"\} 1/);
@@ -70,8 +79,11 @@ describe('run: Apollo to Layotto end to end', () => {
   });
 
   it('a deleted key disappears from the next full push; a component with no keys left is kept and warned', async () => {
-    const { apollo, sidecar, agent } = await sandbox({ items: { ...BASE, 'state.redis.extra': 'x' } });
+    const { apollo, sidecar, agent, stateDir } = await sandbox({ items: { ...BASE, 'state.redis.extra': 'x' } });
     await sidecar.waitFor((s) => s.current('state/redis')?.extra === 'x', 10_000);
+    // A component is "removed" only once it was applied: publishing before sequencer/redis's first
+    // push is recorded (a loaded machine) made a release that just never had it, and no warning.
+    await ledgerHolds(stateDir, 3);
     const { 'state.redis.extra': _extra, 'sequencer.redis.redisHost': _seq, ...rest } = { ...BASE, 'state.redis.extra': 'x' };
     apollo.publish('application', rest);
     await sidecar.waitFor((s) => s.current('state/redis')?.extra === undefined, 5_000);
