@@ -5,12 +5,11 @@ import { printable, redactText, stringifyPrintable } from '../../domain/masking.
 import { write, type CliIo } from '../command-context.js';
 
 export interface StatusArgs {
-  agent?: string | undefined;
+  /** Defaults to run's default --http address (the options table). */
+  agent: string;
   output: 'text' | 'json';
 }
 
-/** The agent's HTTP address when `run` keeps its default `--http`. */
-const DEFAULT_AGENT_URL = 'http://127.0.0.1:34980';
 const TIMEOUT_MS = 5_000;
 
 const releaseSchema = z.object({ namespace: z.string(), releaseKey: z.string() });
@@ -50,7 +49,7 @@ const statusSchema = z.object({
  * answer a status is an error (1).
  */
 export async function statusCommand(args: StatusArgs, io: CliIo): Promise<number> {
-  const url = statusUrl(args.agent ?? DEFAULT_AGENT_URL);
+  const url = statusUrl(args.agent);
   const status = await fetchStatus(url);
   write(io.stdout, args.output === 'json' ? stringifyPrintable(status, 2) : formatStatus(status, url.origin));
   return status.inSync ? 0 : 2;
@@ -63,7 +62,7 @@ function statusUrl(agent: string): URL {
   try {
     url = new URL(withScheme);
   } catch {
-    throw new AgentError(`--agent ${agent} is not a URL; give the agent's HTTP address, e.g. ${DEFAULT_AGENT_URL}`);
+    throw new AgentError(`--agent ${agent} is not a URL; give the agent's HTTP address, HOST:PORT or http://HOST:PORT`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new AgentError(`--agent ${agent}: only http and https are served`);
   if (!url.pathname.endsWith('/status')) url.pathname = `${url.pathname.replace(/\/$/, '')}/status`;
