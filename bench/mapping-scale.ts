@@ -1,7 +1,7 @@
 /**
  * Figure 3b: 100,000 keys through what `run` does with a release, in-process — the release gate
- * (parseNamespace against the last good layer), mapLayers, planPushes and the hand-over record
- * the agent keeps — timed and weighed, against the reference client's bare mapping (group keys
+ * (parseNamespace against the last good layer), mapLayers, planChanges and the per-component
+ * check of what was already sent that the pusher's queues keep — timed and weighed, against the reference client's bare mapping (group keys
  * by component, compare each with what was sent) on the same content, runs interleaved. Runs in
  * its own `node --expose-gc` process so that the heap figures are the pipeline's alone and a
  * full GC can be forced between readings.
@@ -16,7 +16,7 @@ import { ReleaseGate } from '../src/app/release-gate.js';
 import type { ComponentId, DesiredState } from '../src/domain/component.js';
 import { EMPTY_LEDGER, type LedgerEntry, type LedgerState } from '../src/domain/ledger.js';
 import { freezeSnapshot, snapshotRevision, type NamespaceContent, type SourceSnapshot } from '../src/domain/snapshot.js';
-import { planPushes } from '../src/planner/plan-pushes.js';
+import { planChanges } from '../src/planner/plan-changes.js';
 import { changedComponents } from './reference-client.js';
 import { summarize } from './stats.js';
 
@@ -112,7 +112,7 @@ interface AgentRun {
 
 /**
  * What the agent does with one snapshot, stage by stage: the gate takes it, maps the layers,
- * plans the pushes, records them as handed over (Agent.reconcile, with planPushes).
+ * plans (Agent.reconcile, with planChanges) and keeps what was not already sent (the queues' check).
  */
 function agentPipeline(snapshot: SourceSnapshot, agent: AgentState): AgentRun {
   const cpu = process.cpuUsage();
@@ -121,15 +121,16 @@ function agentPipeline(snapshot: SourceSnapshot, agent: AgentState): AgentRun {
   const t1 = performance.now();
   const desired = agent.gate.desired();
   const t2 = performance.now();
-  const plan = planPushes(desired, agent.ledger, agent.handedOver);
-  for (const component of plan.push) agent.handedOver.set(component.id, component.hash);
+  const plan = planChanges(desired, agent.ledger, { all: true });
+  const pushes = plan.push.filter((component) => agent.handedOver.get(component.id) !== component.hash);
+  for (const component of pushes) agent.handedOver.set(component.id, component.hash);
   const t3 = performance.now();
   const used = process.cpuUsage(cpu);
   if (rejected.length > 0) throw new Error(`the release was rejected: ${rejected[0]!.error.message}`);
   return {
     ms: { parse: t1 - t0, map: t2 - t1, plan: t3 - t2 },
     cpuMs: (used.user + used.system) / 1000,
-    pushes: plan.push.length,
+    pushes: pushes.length,
     retained: { agent, desired, plan },
   };
 }

@@ -1,31 +1,31 @@
 import { EventEmitter } from 'node:events';
 import { Registry } from 'prom-client';
 import type { AgentConfig } from '../config/agent-config.js';
-import type { ComponentId, DesiredState } from '../domain/component.js';
+import type { DesiredState } from '../domain/component.js';
 import { ConfigError, errorMessage, PushError } from '../domain/errors.js';
-import { EMPTY_LEDGER, type LedgerState } from '../domain/ledger.js';
 import { KnownSecrets } from '../domain/masking.js';
 import type { SourceSnapshot } from '../domain/snapshot.js';
+import { LedgerRecorder } from '../ledger/ledger-recorder.js';
 import { LedgerStore } from '../ledger/ledger-store.js';
 import { checkStateDir } from '../storage/state-dir.js';
 import { HealthServer, type Readiness } from '../observability/health-server.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { createMetrics, type AgentMetrics } from '../observability/metrics.js';
-import { recordAppliedAll, recordRemoved, type AppliedComponent } from '../planner/ledger-updates.js';
-import { planPushes } from '../planner/plan-pushes.js';
+import { planChanges } from '../planner/plan-changes.js';
 import { Pusher, type PushOutcome } from '../push/pusher.js';
 import { GrpcSidecarClient } from '../sidecar/grpc-sidecar-client.js';
 import type { SidecarClient } from '../sidecar/sidecar-client.js';
 import type { Source } from '../sources/source.js';
 import { AGENT_VERSION } from '../version.js';
 import { createSources, sameSources } from './create-sources.js';
+import { computeReadiness, countInSync } from './readiness.js';
 import { ReleaseGate, type RejectedRelease } from './release-gate.js';
 import { buildStatus, type AgentStatus } from './status.js';
 
 export interface AgentEvents {
   /** The sidecar accepted a component. */
   applied: [outcome: PushOutcome];
-  /** The sidecar refused a component with a non-retryable code; that version is quarantined. */
+  /** The sidecar refused a component with a non-retryable code, or it was too large to send. */
   rejected: [outcome: PushOutcome];
   /** Something an operator should know: a rejected release, a push that gave up. Never fatal. */
   error: [error: Error];
@@ -54,10 +54,21 @@ const DEFAULT_DRAIN_MS = 5_000;
 /** The least time stopped sources get to finish (their last cache write) after the drain. */
 const SOURCE_STOP_MS = 1_000;
 
+/** The sidecar client and the pusher that speaks through it: replaced together when the address changes. */
+interface SidecarLink {
+  readonly client: SidecarClient;
+  readonly pusher: Pusher;
+  readonly unsubscribe: () => void;
+}
+
 /**
  * The long-running agent: sources → release gate (parse, last good) → mapper → planner →
  * pusher → sidecar, with the ledger, health and metrics around it. `createAgent` is the
  * library API; the `run` command is a thin layer over it.
+ *
+ * Push state has one owner, the pusher's per-component queues: every input (a release, a
+ * sidecar reconnection, the periodic resync, a reload) ends in `reconcile()`, which submits
+ * the whole desired set; the queues send only what the current connection has not settled.
  */
 export class Agent extends EventEmitter<AgentEvents> {
   readonly metrics: AgentMetrics;
@@ -66,24 +77,17 @@ export class Agent extends EventEmitter<AgentEvents> {
   private config: AgentConfig;
   private gate: ReleaseGate;
   private desired: DesiredState = { components: new Map(), warnings: [] };
-  /** What has been handed to the pusher since the last (re)connection: pushes are planned against it. */
-  private handedOver = new Map<ComponentId, string>();
-  /** What the sidecar last accepted, persisted: removals are judged against it. */
-  private ledger: LedgerState = EMPTY_LEDGER;
-  private readonly ledgerStore: LedgerStore;
-  private client!: SidecarClient;
-  private pusher!: Pusher;
-  private unsubscribeConnected: (() => void) | undefined;
+  private readonly ledger: LedgerRecorder;
+  private link: SidecarLink | undefined;
   private sources: readonly Source[];
   private sourcesAbort = new AbortController();
   private sourceTasks: Promise<void>[] = [];
   private resyncTimer: NodeJS.Timeout | undefined;
   private http: HealthServer | undefined;
   private lastWarnings = new Set<string>();
-  /** Applies not yet in the ledger: outcomes are folded in once per event-loop turn, not one by one. */
-  private appliedBatch: AppliedComponent[] = [];
-  private settleScheduled: NodeJS.Immediate | undefined;
-  private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
+  /** The in-sync gauge is refreshed once per event-loop turn, not once per outcome. */
+  private gaugeScheduled: NodeJS.Immediate | undefined;
+  private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
 
   constructor(private readonly options: CreateAgentOptions) {
     super();
@@ -94,20 +98,32 @@ export class Agent extends EventEmitter<AgentEvents> {
       createLogger({ level: options.config.logLevel, format: options.config.logFormat, knownSecrets: this.knownSecrets });
     this.metrics = createMetrics(options.registry ?? new Registry());
     this.metrics.initNamespaces([...(this.config.apollo?.namespaces ?? []), ...this.config.files]);
-    this.ledgerStore = new LedgerStore(this.config.stateDir, this.logger, { cacheSecrets: this.config.cacheSecrets });
+    this.ledger = new LedgerRecorder(
+      new LedgerStore(this.config.stateDir, this.logger, { cacheSecrets: this.config.cacheSecrets, metrics: this.metrics }),
+    );
     this.sources = options.sources ?? createSources(this.config, this.logger, this.metrics);
     this.gate = new ReleaseGate(this.config.components, this.sources.map((source) => source.id));
   }
 
-  /** Starts everything and returns; the first sync continues in the background (see `readiness()`). */
+  /**
+   * Starts everything and returns; the first sync continues in the background (see
+   * `readiness()`). All or nothing: if it throws (an unreadable ledger, a port in use), nothing
+   * is left running and the agent is stopped.
+   */
   async start(): Promise<void> {
     if (this.state !== 'new') throw new Error(`agent cannot start: it is ${this.state}`);
-    await checkStateDir(this.config.stateDir);
+    this.state = 'starting';
+    try {
+      await checkStateDir(this.config.stateDir);
+      await this.ledger.load();
+      this.knownSecrets.replace(Object.values(this.ledger.state.components));
+      this.http = await this.startHttp(this.config);
+    } catch (error) {
+      this.state = 'stopped';
+      throw error;
+    }
     this.state = 'running';
-    this.ledger = await this.ledgerStore.load();
-    this.knownSecrets.replace(Object.values(this.ledger.components));
-    await this.startHttp();
-    this.connectSidecar();
+    this.link = this.connectSidecar(this.config);
     this.startSources();
     this.scheduleResync();
     this.logger.info('agent started', {
@@ -119,7 +135,8 @@ export class Agent extends EventEmitter<AgentEvents> {
 
   /**
    * Stops polling, lets pushes in flight finish for up to the drain timeout, abandons the
-   * rest, flushes the ledger and releases every handle.
+   * rest, flushes the ledger and releases every handle. Nothing is recorded or emitted after
+   * it returns. A no-op unless the agent is running.
    */
   async stop(): Promise<void> {
     if (this.state !== 'running') return;
@@ -127,13 +144,12 @@ export class Agent extends EventEmitter<AgentEvents> {
     const deadline = Date.now() + (this.options.drainTimeoutMs ?? DEFAULT_DRAIN_MS);
     clearInterval(this.resyncTimer);
     this.sourcesAbort.abort();
-    const drained = await this.pusher.drain(Math.max(0, deadline - Date.now()));
+    const link = this.link!;
+    const drained = await link.pusher.drain(Math.max(0, deadline - Date.now()));
     if (!drained) this.logger.warn('shutdown: pushes still in flight were abandoned');
-    this.pusher.stop();
-    this.settleOutcomes();
-    await this.ledgerStore.flush();
-    this.unsubscribeConnected?.();
-    this.client.close();
+    this.closeLink(link);
+    await this.ledger.close();
+    clearImmediate(this.gaugeScheduled);
     // Stopped sources write their pending cache: given a moment even when the drain used it all.
     await Promise.race([Promise.allSettled(this.sourceTasks), delay(Math.max(SOURCE_STOP_MS, deadline - Date.now()))]);
     await this.http?.close();
@@ -142,22 +158,28 @@ export class Agent extends EventEmitter<AgentEvents> {
   }
 
   /**
-   * Swaps in a new config (SIGHUP). Validated whole before anything changes: new mapping rules
-   * must map the current releases cleanly, or a ConfigError is thrown and the old config stays.
+   * Swaps in a new config (SIGHUP). All or nothing: new mapping rules must map the current
+   * releases cleanly and a new HTTP address must bind, or an error is thrown and the old
+   * config keeps running whole.
    */
   async reload(next: AgentConfig): Promise<void> {
     if (this.state !== 'running') throw new Error(`agent cannot reload: it is ${this.state}`);
-    const keepSources = this.options.sources !== undefined || sameSources(this.config, next);
+    const previous = this.config;
+    const keepSources = this.options.sources !== undefined || sameSources(previous, next);
+    const http = JSON.stringify(next.http) !== JSON.stringify(previous.http) ? await this.prepareHttp(next) : undefined;
     if (keepSources) {
       const rejected = this.gate.replaceRules(next.components);
       if (rejected.length > 0) {
+        await http?.rollback();
         throw new ConfigError(
           'the new mapping rules do not map the current releases',
           rejected.map((r) => `${r.namespace}@${r.releaseKey}: ${r.error.message}`),
         );
       }
     }
-    const previous = this.config;
+    await http?.commit();
+
+    // Nothing below can fail: the new config is committed.
     this.config = next;
     this.logger.level = next.logLevel;
     this.metrics.initNamespaces([...(next.apollo?.namespaces ?? []), ...next.files]);
@@ -169,17 +191,9 @@ export class Agent extends EventEmitter<AgentEvents> {
       this.gate = new ReleaseGate(next.components, this.sources.map((source) => source.id));
       this.startSources();
     }
-    if (next.sidecar !== previous.sidecar) {
-      this.pusher.stop();
-      this.unsubscribeConnected?.();
-      this.client.close();
-      this.handedOver = new Map();
-      this.connectSidecar();
-    }
-    if (JSON.stringify(next.http) !== JSON.stringify(previous.http)) {
-      await this.http?.close();
-      this.http = undefined;
-      await this.startHttp();
+    if (next.sidecar !== previous.sidecar || next.maxPushBytes !== previous.maxPushBytes) {
+      this.closeLink(this.link!);
+      this.link = this.connectSidecar(next);
     }
     if (next.resyncIntervalMs !== previous.resyncIntervalMs) this.scheduleResync();
     this.metrics.resyncs.inc({ reason: 'reload' });
@@ -192,47 +206,66 @@ export class Agent extends EventEmitter<AgentEvents> {
     return buildStatus({
       version: AGENT_VERSION,
       now: Date.now(),
-      sidecar: { address: this.config.sidecar, connected: this.state === 'running' && this.client.isConnected() },
+      sidecar: { address: this.config.sidecar, connected: this.isConnected() },
       sourcesLoaded: this.gate.isComplete(),
       desired: this.desired.components,
-      pushed: this.pusher?.status() ?? new Map(),
-      ledger: this.ledger.components,
+      pushed: this.link?.pusher.status() ?? new Map(),
+      ledger: this.ledger.state.components,
       sources: [],
     });
   }
 
   /** `/readyz`: ready once the current sidecar has answered for every desired component. */
   readiness(): Readiness {
-    const connected = this.state === 'running' && this.client.isConnected();
-    const status = this.pusher?.status() ?? new Map();
-    const components: Record<ComponentId, { state: string; code?: string; message?: string }> = {};
-    let settled = 0;
-    for (const [id, component] of this.desired.components) {
-      const pushed = status.get(id);
-      const current = pushed !== undefined && pushed.hash === component.hash;
-      const state = current ? pushed.state : 'pending';
-      if (state === 'applied' || state === 'rejected' || state === 'failed') settled += 1;
-      components[id] = {
-        state,
-        ...(current && pushed.code ? { code: pushed.code } : {}),
-        ...(current && pushed.message ? { message: pushed.message } : {}),
-      };
-    }
-    const sourcesLoaded = this.gate.isComplete();
-    return {
-      ready: connected && sourcesLoaded && settled === this.desired.components.size,
-      detail: { sidecar: connected ? 'connected' : 'disconnected', sourcesLoaded, components },
-    };
+    const pusher = this.link?.pusher;
+    return computeReadiness({
+      connected: this.isConnected(),
+      sourcesLoaded: this.gate.isComplete(),
+      desired: this.desired,
+      pushState: (id) => pusher?.stateOf(id),
+      ledgerWriteError: this.ledger.writeError,
+    });
   }
 
   get httpAddress(): string | undefined {
     return this.http?.address;
   }
 
-  private async startHttp(): Promise<void> {
-    const { http } = this.config;
-    if (http === 'off') return;
-    this.http = await HealthServer.start({
+  /**
+   * Maps the last good releases and submits the whole desired set; the pusher sends only what
+   * the current sidecar connection has not settled. Removals are judged against the ledger.
+   */
+  private reconcile(observedAt?: number): void {
+    if (this.state !== 'running' || !this.gate.isComplete()) return;
+    const previous = this.desired;
+    this.desired = this.gate.desired();
+    // What the sidecar may quote back in an error: the secrets of what is pushed and of what it ran before.
+    if (this.desired !== previous) {
+      this.knownSecrets.replace([...this.desired.components.values(), ...Object.values(this.ledger.state.components)]);
+    }
+    this.logWarnings(this.desired.warnings);
+    this.metrics.componentsDesired.set(this.desired.components.size);
+    const plan = planChanges(this.desired, this.ledger.state, { all: true });
+    const { pusher } = this.link!;
+    for (const component of plan.push) pusher.submit({ component, ...(observedAt !== undefined ? { observedAt } : {}) });
+    const removed = plan.changes.filter((change) => change.action === 'remove').map((change) => change.id);
+    for (const id of removed) {
+      this.logger.warn('component has no keys left; Layotto cannot unload it, so it keeps its last config', { component: id });
+      // If its keys come back, it is pushed again (even unchanged), so that the ledger marks it applied again.
+      pusher.forget(id);
+    }
+    this.ledger.markRemoved(removed);
+    this.scheduleGauge();
+  }
+
+  private isConnected(): boolean {
+    return this.state === 'running' && this.link !== undefined && this.link.client.isConnected();
+  }
+
+  private async startHttp(config: AgentConfig): Promise<HealthServer | undefined> {
+    const { http } = config;
+    if (http === 'off') return undefined;
+    return HealthServer.start({
       host: http.host,
       port: http.port,
       registry: this.metrics.registry,
@@ -243,22 +276,76 @@ export class Agent extends EventEmitter<AgentEvents> {
     });
   }
 
-  private connectSidecar(): void {
-    this.client =
-      this.options.sidecarClient?.(this.config.sidecar) ??
-      new GrpcSidecarClient({ address: this.config.sidecar, logger: this.logger, metrics: this.metrics });
-    this.pusher = new Pusher({
-      client: this.client,
+  /**
+   * Binds the health server at `next.http`, the old one still serving: `commit()` closes the
+   * old one, `rollback()` the new one. Only the old port on another host needs the old server
+   * closed first; if even then it cannot bind, the old server is brought back. Either way a
+   * ConfigError is thrown when the new address cannot be served.
+   */
+  private async prepareHttp(next: AgentConfig): Promise<{ commit: () => Promise<void>; rollback: () => Promise<void> }> {
+    const old = this.http;
+    const swap = (server: HealthServer | undefined, closed: HealthServer | undefined) => ({
+      commit: async () => {
+        this.http = server;
+        await closed?.close();
+      },
+      rollback: async () => {
+        await server?.close();
+        if (closed === undefined) this.http = await this.restartHttp();
+      },
+    });
+    try {
+      return swap(await this.startHttp(next), old);
+    } catch (error) {
+      const samePort = next.http !== 'off' && old !== undefined && old.port === next.http.port;
+      if (!samePort) throw new ConfigError(`cannot serve HTTP on ${formatHttp(next)}: ${errorMessage(error)}`);
+      // Tried again below with the old server out of the way.
+    }
+    await old?.close();
+    this.http = undefined;
+    try {
+      return swap(await this.startHttp(next), undefined);
+    } catch (error) {
+      this.http = await this.restartHttp();
+      throw new ConfigError(`cannot serve HTTP on ${formatHttp(next)}: ${errorMessage(error)}`);
+    }
+  }
+
+  /** The health server at the running config's address again, after a failed move. */
+  private async restartHttp(): Promise<HealthServer | undefined> {
+    try {
+      return await this.startHttp(this.config);
+    } catch (error) {
+      this.logger.error('could not serve HTTP on its address again', { http: formatHttp(this.config), error: errorMessage(error) });
+      return undefined;
+    }
+  }
+
+  private connectSidecar(config: AgentConfig): SidecarLink {
+    const client =
+      this.options.sidecarClient?.(config.sidecar) ??
+      new GrpcSidecarClient({ address: config.sidecar, logger: this.logger, metrics: this.metrics });
+    const pusher = new Pusher({
+      client,
       logger: this.logger,
       metrics: this.metrics,
+      maxPushBytes: config.maxPushBytes,
       onOutcome: (outcome) => this.onOutcome(outcome),
     });
-    this.unsubscribeConnected = this.client.onConnected(() => {
-      this.logger.info('pushing the full desired set to the (re)connected sidecar', { sidecar: this.config.sidecar });
-      // A restarted sidecar knows nothing: versions it rejected before may be fine now.
-      this.pusher.clearQuarantine();
-      this.resync('reconnect');
+    const unsubscribe = client.onConnected(() => {
+      if (this.state !== 'running') return;
+      this.logger.info('pushing the full desired set to the (re)connected sidecar', { sidecar: config.sidecar });
+      pusher.reconnected();
+      this.metrics.resyncs.inc({ reason: 'reconnect' });
+      this.reconcile();
     });
+    return { client, pusher, unsubscribe };
+  }
+
+  private closeLink(link: SidecarLink): void {
+    link.pusher.stop();
+    link.unsubscribe();
+    link.client.close();
   }
 
   private startSources(): void {
@@ -277,11 +364,16 @@ export class Agent extends EventEmitter<AgentEvents> {
     );
   }
 
+  /** The periodic resync is a plain reconcile: the queues re-send only what this connection has not settled. */
   private scheduleResync(): void {
     clearInterval(this.resyncTimer);
     this.resyncTimer = undefined;
     if (this.config.resyncIntervalMs <= 0) return;
-    this.resyncTimer = setInterval(() => this.resync('periodic'), this.config.resyncIntervalMs);
+    this.resyncTimer = setInterval(() => {
+      if (this.state !== 'running') return;
+      this.metrics.resyncs.inc({ reason: 'periodic' });
+      this.reconcile();
+    }, this.config.resyncIntervalMs);
     this.resyncTimer.unref();
   }
 
@@ -308,45 +400,13 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.emitError(error);
   }
 
-  /** Everything is pushed again: after a (re)connection, periodically, or on request. */
-  private resync(reason: 'reconnect' | 'periodic'): void {
-    if (this.state !== 'running') return;
-    this.metrics.resyncs.inc({ reason });
-    this.handedOver = new Map();
-    if (this.gate.isComplete()) this.reconcile();
-  }
-
-  /** Maps the last good releases, then pushes what differs from what was already handed over. */
-  private reconcile(observedAt?: number): void {
-    if (this.state !== 'running' || !this.gate.isComplete()) return;
-    const previous = this.desired;
-    this.desired = this.gate.desired();
-    // What the sidecar may quote back in an error: the secrets of what is pushed and of what it ran before.
-    if (this.desired !== previous) this.knownSecrets.replace([...this.desired.components.values(), ...Object.values(this.ledger.components)]);
-    this.logWarnings(this.desired.warnings);
-    this.metrics.componentsDesired.set(this.desired.components.size);
-
-    const { push, removed } = planPushes(this.desired, this.ledger, this.handedOver);
-    for (const component of push) {
-      this.handedOver.set(component.id, component.hash);
-      this.pusher.submit({ component, ...(observedAt !== undefined ? { observedAt } : {}) });
-    }
-    for (const id of removed) {
-      this.logger.warn('component has no keys left; Layotto cannot unload it, so it keeps its last config', { component: id });
-      this.ledger = recordRemoved(this.ledger, id);
-      // A component whose keys come back is pushed again, even with the metadata the sidecar still runs.
-      this.handedOver.delete(id);
-    }
-    if (removed.length > 0) this.ledgerStore.save(this.ledger);
-    // The in-sync gauge waits a turn: the calls just submitted go on the wire first.
-    this.settleScheduled ??= setImmediate(() => this.settleOutcomes());
-  }
-
   private onOutcome(outcome: PushOutcome): void {
+    // A call that ends after stop() (its drain timed out) is neither recorded nor reported.
+    if (this.state !== 'running' && this.state !== 'stopping') return;
+    this.ledger.onOutcome(outcome);
     const { component } = outcome;
     switch (outcome.result) {
       case 'applied':
-        this.appliedBatch.push({ component, appliedAt: new Date(outcome.finishedAt).toISOString() });
         this.logger.info('applied', {
           component: component.id,
           hash: component.hash,
@@ -360,8 +420,6 @@ export class Agent extends EventEmitter<AgentEvents> {
         this.emit('rejected', outcome);
         break;
       case 'failed':
-        // Forget the hand-over so that the next release or resync tries this version again.
-        if (this.handedOver.get(component.id) === component.hash) this.handedOver.delete(component.id);
         this.emitError(
           new PushError(`push of ${component.id} failed`, component.id, outcome.code ?? 'UNKNOWN', outcome.message ?? ''),
         );
@@ -370,28 +428,18 @@ export class Agent extends EventEmitter<AgentEvents> {
       case 'abandoned':
         break;
     }
-    this.settleScheduled ??= setImmediate(() => this.settleOutcomes());
+    this.scheduleGauge();
   }
 
-  /** Records the batch of applies in the ledger and refreshes the in-sync gauge: O(components) per turn. */
-  private settleOutcomes(): void {
-    clearImmediate(this.settleScheduled);
-    this.settleScheduled = undefined;
-    if (this.appliedBatch.length > 0) {
-      this.ledger = recordAppliedAll(this.ledger, this.appliedBatch);
-      this.appliedBatch = [];
-      this.ledgerStore.save(this.ledger);
-    }
-    this.updateInSync();
-  }
-
-  private updateInSync(): void {
-    let inSync = 0;
-    for (const [id, component] of this.desired.components) {
-      const pushed = this.pusher.stateOf(id);
-      if (pushed?.state === 'applied' && pushed.hash === component.hash) inSync += 1;
-    }
-    this.metrics.componentsInSync.set(inSync);
+  /** The in-sync gauge waits a turn: the calls just submitted go on the wire first. */
+  private scheduleGauge(): void {
+    this.gaugeScheduled ??= setImmediate(() => {
+      this.gaugeScheduled = undefined;
+      const pusher = this.link?.pusher;
+      this.metrics.componentsInSync.set(
+        countInSync({ desired: this.desired, connected: this.isConnected(), pushState: (id) => pusher?.stateOf(id) }),
+      );
+    });
   }
 
   /** Mapper warnings repeat on every reconcile; an operator wants each once, when it appears. */
@@ -405,6 +453,10 @@ export class Agent extends EventEmitter<AgentEvents> {
   private emitError(error: Error): void {
     if (this.listenerCount('error') > 0) this.emit('error', error);
   }
+}
+
+function formatHttp(config: AgentConfig): string {
+  return config.http === 'off' ? 'off' : `${config.http.host}:${config.http.port}`;
 }
 
 function delay(ms: number): Promise<void> {

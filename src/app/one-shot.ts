@@ -7,7 +7,7 @@ import type { Plan } from '../domain/plan.js';
 import { LedgerStore } from '../ledger/ledger-store.js';
 import type { Logger } from '../observability/logger.js';
 import type { AgentMetrics } from '../observability/metrics.js';
-import { recordAppliedAll, recordRemoved, type AppliedComponent } from '../planner/ledger-updates.js';
+import { recordAppliedAll, recordRemoved, type AppliedComponent } from '../ledger/ledger-updates.js';
 import { planChanges } from '../planner/plan-changes.js';
 import { Pusher, type PushOutcome } from '../push/pusher.js';
 import { GrpcSidecarClient } from '../sidecar/grpc-sidecar-client.js';

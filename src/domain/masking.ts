@@ -86,16 +86,22 @@ export function isSecretKey(key: string): boolean {
   return words.some((word) => ANY_WORD.has(word));
 }
 
-/** `scheme://user:password@host`: the password part (Go's url.Redacted keeps the user too). */
-const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s:@/?#]*):([^\s@/?#]+)@/gi;
+/**
+ * `scheme://user:password@host`: the password part (Go's url.Redacted keeps the user too). A
+ * scheme starts only where no scheme character precedes it, for the reason given at PAIR.
+ */
+const URL_USERINFO = /(?<![a-z0-9+.-])([a-z][a-z0-9+.-]*:\/\/)([^\s:@/?#]*):([^\s@/?#]+)@/gi;
 
 /**
  * `name=value`, `name: value`, `"name": "value"`, `name="value"` (JAAS), `name='value'`,
  * with an HTTP auth scheme kept in front of its credentials (`Authorization: Bearer …`). A
- * quoted value may lack its closing quote (a parser's error quoting a torn line).
+ * quoted value may lack its closing quote (a parser's error quoting a torn line). A name starts
+ * only where no name character precedes it: otherwise a long run of name characters with no
+ * separator after it (a 2 MiB value) is scanned again from every position, quadratic time
+ * (200 KB took minutes and blocked the agent).
  */
 const PAIR =
-  /(["']?)([A-Za-z_][\w.-]*)\1([ \t]*[=:][ \t]*)((?:(?:Bearer|Basic|Digest|Token|Apollo)[ \t]+)?)("(?:[^"\\\n]|\\.)*(?:"|$)|'(?:[^'\\\n]|\\.)*(?:'|$)|[^\s"',;&)}\]]+)/gm;
+  /(["']?)(?<![\w.-])([A-Za-z_][\w.-]*)\1([ \t]*[=:][ \t]*)((?:(?:Bearer|Basic|Digest|Token|Apollo)[ \t]+)?)("(?:[^"\\\n]|\\.)*(?:"|$)|'(?:[^'\\\n]|\\.)*(?:'|$)|[^\s"',;&)}\]]+)/gm;
 
 function maskedPairValue(value: string): string {
   const quote = value[0];

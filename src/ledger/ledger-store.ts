@@ -6,6 +6,7 @@ import { ownRecord } from '../domain/own-record.js';
 import { EMPTY_LEDGER, type LedgerEntry, type LedgerState } from '../domain/ledger.js';
 import { holdsSecrets, maskMetadata } from '../domain/masking.js';
 import type { Logger } from '../observability/logger.js';
+import type { AgentMetrics } from '../observability/metrics.js';
 import { readStateFile, setAside, StateEntryError, writeStateFile } from '../storage/state-dir.js';
 
 const ledgerSchema = z.object({
@@ -59,6 +60,8 @@ function storedForm(state: LedgerState, cacheSecrets: boolean): LedgerState {
 export interface LedgerStoreOptions {
   /** false (`--cache-secrets=false`): secret values are masked in the file. Default true. */
   readonly cacheSecrets?: boolean;
+  /** Counts failed writes (`state_write_failures_total{file="ledger"}`) where there is a registry. */
+  readonly metrics?: Pick<AgentMetrics, 'stateWriteFailures'>;
 }
 
 export class LedgerStore {
@@ -66,6 +69,7 @@ export class LedgerStore {
   private readonly stateDir: string;
   private pending: LedgerState | undefined;
   private writing: Promise<void> | undefined;
+  private failure: string | undefined;
 
   constructor(
     stateDir: string,
@@ -112,6 +116,11 @@ export class LedgerStore {
     while (this.writing) await this.writing;
   }
 
+  /** Why the last write failed; undefined once a write succeeds. */
+  get writeError(): string | undefined {
+    return this.failure;
+  }
+
   private async writeLoop(): Promise<void> {
     try {
       while (this.pending) {
@@ -120,9 +129,18 @@ export class LedgerStore {
         try {
           const stored = storedForm(state, this.options.cacheSecrets ?? true);
           await writeStateFile(this.path, `${JSON.stringify(stored, null, 2)}\n`, { root: this.stateDir });
+          if (this.failure !== undefined) this.logger.info('ledger written again', { path: this.path });
+          this.failure = undefined;
         } catch (error) {
-          // The in-memory state stays right; the next save tries again.
-          this.logger.error('could not write the ledger', { path: this.path, error: errorMessage(error) });
+          this.options.metrics?.stateWriteFailures.inc({ file: 'ledger' });
+          // The in-memory state stays right; the next save tries again. One line per streak of failures, not per write.
+          if (this.failure === undefined) {
+            this.logger.error('could not write the ledger; the agent keeps pushing and tries again on the next change', {
+              path: this.path,
+              error: errorMessage(error),
+            });
+          }
+          this.failure = errorMessage(error);
         }
       }
     } finally {

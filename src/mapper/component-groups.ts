@@ -1,6 +1,5 @@
 import { compareCodeUnits, componentId, type ComponentId, type DesiredComponent } from '../domain/component.js';
 import { hashSortedMetadata } from '../domain/hash.js';
-import { utf8LongerThan } from '../domain/utf8-size.js';
 import type { ReadOutcome } from './parsed-layer.js';
 
 /** One component's metadata as it is read: a later value for a key replaces the earlier one. */
@@ -14,12 +13,6 @@ export interface MetadataDraft {
 /** What reading one namespace gave: one draft per component id, and what it found besides. */
 export interface ReadDrafts extends ReadOutcome {
   readonly drafts: MetadataDraft[];
-}
-
-/** A value too large to push, found while freezing. */
-interface LargeValue {
-  readonly id: ComponentId;
-  readonly key: string;
 }
 
 /** A key named `__proto__` is defined as an own property, not taken as the prototype. */
@@ -50,9 +43,6 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
 
 interface FreezeOptions {
   readonly releaseKeys: readonly string[];
-  /** Values of more UTF-8 bytes than this are reported to `onLarge`. */
-  readonly maxValueBytes?: number;
-  readonly onLarge?: (large: LargeValue) => void;
 }
 
 /**
@@ -74,12 +64,6 @@ export function freezeDraft(draft: MetadataDraft, options: FreezeOptions, like?:
     values = keys.map((key) => metadata[key]!);
     metadata = {};
     for (let index = 0; index < keys.length; index += 1) setMetadata(metadata, keys[index]!, values[index]!);
-  }
-  const { maxValueBytes, onLarge } = options;
-  if (maxValueBytes !== undefined && onLarge !== undefined) {
-    for (let index = 0; index < values.length; index += 1) {
-      if (utf8LongerThan(values[index]!, maxValueBytes)) onLarge({ id: draft.id, key: keys[index]! });
-    }
   }
   if (like !== undefined && like.kind === draft.kind && like.name === draft.name && sameMetadata(like.metadata, keys, values)) {
     if (sameList(like.releaseKeys, options.releaseKeys)) return like;

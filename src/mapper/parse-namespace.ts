@@ -6,9 +6,6 @@ import { readProperties } from './properties-entries.js';
 import { ruleAppliesTo, type ComponentRule } from './rules.js';
 import { structuredEntries } from './structured-entries.js';
 
-/** Layotto keeps metadata in memory and gRPC caps messages at 4 MiB; a bigger value is a mistake. */
-export const MAX_VALUE_BYTES = 1024 * 1024;
-
 /**
  * Go's protobuf refuses invalid UTF-8, and a lone UTF-16 surrogate has no UTF-8 form: such a
  * key or value would be refused by the sidecar (or silently altered), so the release is rejected.
@@ -71,12 +68,10 @@ function read(ns: NamespaceContent, rules: readonly ComponentRule[]): ReadDrafts
  */
 export function parseNamespace(ns: NamespaceContent, rules: readonly ComponentRule[], previous?: ParsedLayer): ParsedLayer {
   const outcome = read(ns, rules);
-  const problems = [...outcome.problems];
+  const { problems } = outcome;
   const components = freezeDrafts(outcome.drafts, {
     releaseKeys: Object.freeze([layerReleaseKey({ namespace: ns.name, releaseKey: ns.releaseKey })]),
     previous: previous?.components,
-    maxValueBytes: MAX_VALUE_BYTES,
-    onLarge: ({ id, key }) => problems.push(`${id} ${key}: value larger than ${MAX_VALUE_BYTES} bytes`),
   });
   if (problems.length > 0) throw new MappingError(`cannot map namespace ${ns.name}`, ns.name, problems);
   return Object.freeze({

@@ -70,6 +70,10 @@ export class HealthServer {
     return new HealthServer(server);
   }
 
+  get port(): number {
+    return (this.server.address() as AddressInfo).port;
+  }
+
   get address(): string {
     const info = this.server.address() as AddressInfo;
     return `${info.family === 'IPv6' ? `[${info.address}]` : info.address}:${info.port}`;

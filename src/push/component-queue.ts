@@ -4,13 +4,16 @@ import type { Logger } from '../observability/logger.js';
 import type { AgentMetrics } from '../observability/metrics.js';
 import { SidecarCallError, type SidecarClient } from '../sidecar/sidecar-client.js';
 import type { ComponentPushState, PushOutcome, PushRequest, PushResult } from './push-request.js';
+import { pushSizeProblem } from './push-size.js';
 import type { PushSlots } from './push-slots.js';
-import { classifyCode, runWithRetry, type FailedAttempt, type RetrySettings } from './retry-policy.js';
+import { classifyFailure, runWithRetry, type FailedAttempt, type RetrySettings } from './retry-policy.js';
 
 export interface ComponentQueueSettings {
   readonly callDeadlineMs: number;
   readonly minIntervalMs: number;
   readonly retry: RetrySettings;
+  /** Largest encoded request sent (the sidecar's receive limit); a bigger version is rejected without a call. */
+  readonly maxPushBytes: number;
 }
 
 export interface ComponentQueueDeps {
@@ -20,6 +23,11 @@ export interface ComponentQueueDeps {
   readonly settings: ComponentQueueSettings;
   readonly logger: Logger;
   readonly metrics: AgentMetrics;
+  /**
+   * The sidecar connection a call started now goes out on (a count of (re)connections): what
+   * was settled on an earlier one is not trusted on a later one.
+   */
+  readonly connection: () => number;
   readonly report: (outcome: PushOutcome) => void;
 }
 
@@ -35,6 +43,8 @@ interface Delivery {
   readonly request: PushRequest;
   readonly controller: AbortController;
   attempts: number;
+  /** The connection its last call started on. */
+  connection: number;
   lastFailure?: SidecarCallError;
 }
 
@@ -44,19 +54,28 @@ interface Settled {
   readonly code?: string;
   readonly message?: string;
   readonly attempts: number;
+  /** The connection the version was settled on. */
+  readonly connection: number;
 }
 
+/** A version over the size limit is refused here as grpc-go would refuse it there: RESOURCE_EXHAUSTED. */
+const TOO_LARGE = 'RESOURCE_EXHAUSTED';
+const TOO_LARGE_CODE = 8;
+
 /**
- * One component's serial delivery: at most one submit in delivery (calls and retry sleeps)
- * and one pending behind it, the latest. A newer submit replaces the pending one and cuts the
- * delivery's retries short, so an older config is never sent after a newer one was accepted.
+ * One component's push state, owned here and nowhere else, and its serial delivery: at most one
+ * submit in delivery (calls and retry sleeps) and one pending behind it, the latest. A newer
+ * submit replaces the pending one and cuts the delivery's retries short, so an older config is
+ * never sent after a newer one was accepted.
+ *
+ * A version settled on the current sidecar connection (applied, rejected, or given up) is not
+ * sent again: submitting it is a no-op until it changes or the sidecar reconnects, so callers
+ * may submit the whole desired set whenever they like (a release, a periodic resync).
  */
 export class ComponentQueue {
   private pending: PushRequest | undefined;
   private current: Delivery | undefined;
   private settled: Settled | undefined;
-  /** The settled rejection still blocks resubmits of its hash. */
-  private quarantined = false;
   /** `hash code message` of the last rejection logged at warn: each version is warned about once. */
   private warnedRejection: string | undefined;
   /** When the last ApplyConfiguration for this component started (performance.now()). */
@@ -68,10 +87,10 @@ export class ComponentQueue {
 
   constructor(private readonly deps: ComponentQueueDeps) {}
 
-  /** False when the submit was dropped: stopped, or the same hash is already on its way or quarantined. */
+  /** False when the submit was dropped: stopped, or the same hash is on its way or settled on this connection. */
   submit(request: PushRequest): boolean {
     if (this.stopped) return false;
-    if (!request.force && this.isDuplicate(request.component.hash)) return false;
+    if (this.isDuplicate(request.component.hash)) return false;
     const replaced = this.pending;
     this.pending = request;
     if (replaced) this.finish(replaced, 'superseded', 0, undefined);
@@ -91,11 +110,13 @@ export class ComponentQueue {
         ...(failure ? { code: failure.codeName, message: failure.details } : {}),
       };
     }
-    return this.settled;
+    if (!this.settled) return undefined;
+    const { connection, ...settled } = this.settled;
+    return { ...settled, thisConnection: connection === this.deps.connection() };
   }
 
-  clearQuarantine(): void {
-    this.quarantined = false;
+  forget(): void {
+    this.settled = undefined;
   }
 
   isIdle(): boolean {
@@ -115,9 +136,10 @@ export class ComponentQueue {
   }
 
   private isDuplicate(hash: string): boolean {
-    const latest = this.pending ?? this.current?.request;
-    if (latest) return latest.component.hash === hash;
-    return this.quarantined && this.settled?.hash === hash;
+    if (this.pending) return this.pending.component.hash === hash;
+    // A call that started before the sidecar reconnected may have reached only the old one.
+    if (this.current) return this.current.request.component.hash === hash && this.current.connection === this.deps.connection();
+    return this.settled?.hash === hash && this.settled.connection === this.deps.connection();
   }
 
   /**
@@ -146,9 +168,16 @@ export class ComponentQueue {
 
   private async deliver(request: PushRequest): Promise<void> {
     const { client, slots, settings, metrics } = this.deps;
-    const delivery: Delivery = { request, controller: new AbortController(), attempts: 0 };
+    const delivery: Delivery = { request, controller: new AbortController(), attempts: 0, connection: this.deps.connection() };
     const { signal } = delivery.controller;
     this.current = delivery;
+    const tooLarge = pushSizeProblem(request.component, settings.maxPushBytes);
+    if (tooLarge !== undefined) {
+      this.current = undefined;
+      this.finish(request, 'rejected', 0, new SidecarCallError(TOO_LARGE_CODE, TOO_LARGE, tooLarge), delivery.connection);
+      this.pump();
+      return;
+    }
     let applied = false;
     let error: unknown;
     try {
@@ -158,6 +187,7 @@ export class ComponentQueue {
           const release = slots.tryAcquire() ?? (await slots.acquire(signal));
           delivery.attempts += 1;
           metrics.applyAttempts.inc({ kind: request.component.kind, name: request.component.name });
+          delivery.connection = this.deps.connection();
           const started = performance.now();
           this.lastCallAt = started;
           try {
@@ -176,12 +206,13 @@ export class ComponentQueue {
     this.current = undefined;
     const failure = error instanceof SidecarCallError ? error : delivery.lastFailure;
     // A call that succeeded counts even if a newer submit or stop() came while it was in flight.
-    if (applied) this.finish(request, 'applied', delivery.attempts, undefined);
-    else if (error instanceof SidecarCallError && classifyCode(error.codeName) === 'rejected') {
-      this.finish(request, 'rejected', delivery.attempts, error);
+    const { attempts, connection } = delivery;
+    if (applied) this.finish(request, 'applied', attempts, undefined, connection);
+    else if (error instanceof SidecarCallError && classifyFailure(error) === 'rejected') {
+      this.finish(request, 'rejected', attempts, error, connection);
     } else if (signal.aborted) {
-      this.finish(request, signal.reason instanceof Stopped ? 'abandoned' : 'superseded', delivery.attempts, failure);
-    } else this.finish(request, 'failed', delivery.attempts, failure);
+      this.finish(request, signal.reason instanceof Stopped ? 'abandoned' : 'superseded', attempts, failure, connection);
+    } else this.finish(request, 'failed', attempts, failure, connection);
     this.pump();
   }
 
@@ -197,7 +228,13 @@ export class ComponentQueue {
     });
   }
 
-  private finish(request: PushRequest, result: PushResult, attempts: number, failure: SidecarCallError | undefined): void {
+  private finish(
+    request: PushRequest,
+    result: PushResult,
+    attempts: number,
+    failure: SidecarCallError | undefined,
+    connection = this.deps.connection(),
+  ): void {
     const { component, observedAt } = request;
     const { kind, name, hash } = component;
     const finishedAt = Date.now();
@@ -206,24 +243,25 @@ export class ComponentQueue {
     const { metrics, logger } = this.deps;
     switch (result) {
       case 'applied':
-        this.settle({ state: 'applied', hash, attempts });
+        this.settled = { state: 'applied', hash, attempts, connection };
         metrics.applies.inc({ kind, name, result: 'applied' });
         metrics.lastApplyTime.set(finishedAt / 1000);
         if (observedAt !== undefined) metrics.releaseToApply.observe(Math.max(0, finishedAt - observedAt) / 1000);
         logger.debug('component applied', { component: this.deps.id, attempt: attempts });
         break;
       case 'rejected': {
-        this.settle({ state: 'rejected', hash, attempts, code: failure?.codeName, message: failure?.details });
+        this.settled = { state: 'rejected', hash, attempts, connection, ...codeOf(failure) };
         metrics.applies.inc({ kind, name, result: 'rejected' });
         const rejection = `${hash} ${failure?.codeName} ${failure?.details}`;
-        logger.log(this.warnedRejection === rejection ? 'debug' : 'warn', 'sidecar rejected component; not retried until it changes', fields);
+        const what = failure?.codeName === TOO_LARGE && attempts === 0 ? 'component too large; not sent' : 'sidecar rejected component';
+        logger.log(this.warnedRejection === rejection ? 'debug' : 'warn', `${what} until it changes or the sidecar reconnects`, fields);
         this.warnedRejection = rejection;
         break;
       }
       case 'failed':
-        this.settle({ state: 'failed', hash, attempts, code: failure?.codeName, message: failure?.details });
+        this.settled = { state: 'failed', hash, attempts, connection, ...codeOf(failure) };
         metrics.applies.inc({ kind, name, result: 'failed' });
-        logger.warn('push failed; giving up until the next change or resync', fields);
+        logger.warn('push failed; giving up until it changes or the sidecar reconnects', fields);
         break;
       case 'superseded':
       case 'abandoned':
@@ -240,8 +278,8 @@ export class ComponentQueue {
     });
   }
 
-  private settle(settled: Settled): void {
-    this.settled = settled;
-    this.quarantined = settled.state === 'rejected';
-  }
+}
+
+function codeOf(failure: SidecarCallError | undefined): { code?: string; message?: string } {
+  return failure ? { code: failure.codeName, message: failure.details } : {};
 }

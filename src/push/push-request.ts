@@ -4,14 +4,13 @@ export interface PushRequest {
   readonly component: DesiredComponent;
   /** When the source noticed the release (ms since epoch): the start of release-to-apply latency. */
   readonly observedAt?: number;
-  /** Push even if the same hash is pending, in flight or quarantined (a resync after reconnection). */
-  readonly force?: boolean;
 }
 
 /**
  * How one accepted submit ended; every accepted submit ends in exactly one outcome.
- * applied: the sidecar said OK. rejected: a non-retryable code; the version is quarantined.
- * failed: retries ran out (UNKNOWN and the like). superseded: a newer submit for the same
+ * applied: the sidecar said OK. rejected: a non-retryable code, or too large to send.
+ * failed: retries ran out (UNKNOWN and the like). Rejected and failed versions are not sent
+ * again until they change or the sidecar reconnects. superseded: a newer submit for the same
  * component replaced it before it was applied. abandoned: the pusher was stopped.
  */
 export type PushResult = 'applied' | 'rejected' | 'failed' | 'superseded' | 'abandoned';
@@ -39,4 +38,6 @@ export interface ComponentPushState {
   readonly code?: string;
   readonly message?: string;
   readonly attempts: number;
+  /** For a settled state: whether it was settled on the current sidecar connection. */
+  readonly thisConnection?: boolean;
 }

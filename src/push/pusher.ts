@@ -3,7 +3,7 @@ import { errorMessage } from '../domain/errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { AgentMetrics } from '../observability/metrics.js';
 import type { SidecarClient } from '../sidecar/sidecar-client.js';
-import { ComponentQueue } from './component-queue.js';
+import { ComponentQueue, type ComponentQueueSettings } from './component-queue.js';
 import type { ComponentPushState, PushOutcome, PushRequest } from './push-request.js';
 import { PushSlots } from './push-slots.js';
 import { DEFAULT_RETRY, type RetrySettings } from './retry-policy.js';
@@ -28,19 +28,25 @@ export interface PusherOptions {
   /** A component is pushed at most once per this interval; within it, the latest submit wins. */
   readonly minIntervalMs?: number;
   readonly retry?: Partial<RetrySettings>;
+  /** Largest encoded request sent (`--max-push-bytes`); default 4 MiB, grpc-go's receive limit. */
+  readonly maxPushBytes?: number;
 }
+
+export const DEFAULT_MAX_PUSH_BYTES = 4 * 1024 * 1024;
 
 /**
  * Delivers components to the sidecar (CONTRACT.md section 6): per component one call at a time
  * in submit order, the latest submit winning; components in parallel up to `concurrency`;
- * retries per the retry policy; rejected versions quarantined. Memory is one pending submit
- * per component.
+ * retries per the retry policy; a version settled on the current connection is not sent again
+ * (see ComponentQueue). Memory is one pending submit per component.
  */
 export class Pusher {
   private readonly queues = new Map<ComponentId, ComponentQueue>();
   private readonly slots: PushSlots;
   private readonly idleWaiters = new Set<() => void>();
-  private readonly settings: { callDeadlineMs: number; minIntervalMs: number; retry: RetrySettings };
+  private readonly settings: ComponentQueueSettings;
+  /** Sidecar (re)connections seen: each one voids what the earlier connections settled. */
+  private connection = 0;
   private stopped = false;
 
   constructor(private readonly options: PusherOptions) {
@@ -49,9 +55,11 @@ export class Pusher {
       callDeadlineMs: options.callDeadlineMs ?? 5_000,
       minIntervalMs: options.minIntervalMs ?? 50,
       retry: { ...DEFAULT_RETRY, ...options.retry },
+      maxPushBytes: options.maxPushBytes ?? DEFAULT_MAX_PUSH_BYTES,
     };
     if (!(this.settings.callDeadlineMs > 0)) throw new RangeError('callDeadlineMs must be positive');
     if (!(this.settings.minIntervalMs >= 0)) throw new RangeError('minIntervalMs must not be negative');
+    if (!(this.settings.maxPushBytes > 0)) throw new RangeError('maxPushBytes must be positive');
     const { minDelayMs, maxDelayMs } = this.settings.retry;
     // p-retry skips the timer for a zero delay; a sidecar failing fast would then spin without yielding.
     if (!(minDelayMs >= 1)) throw new RangeError('retry.minDelayMs must be at least 1');
@@ -67,7 +75,7 @@ export class Pusher {
         return;
       }
       if (!this.queueFor(request.component).submit(request)) {
-        this.options.logger.debug('push dropped: same version pending, in flight or rejected', { component: id, hash });
+        this.options.logger.debug('push dropped: same version on its way or settled on this connection', { component: id, hash });
       }
     } catch (error) {
       this.options.logger.error('push submit failed', { component: id, error: errorMessage(error) });
@@ -88,9 +96,17 @@ export class Pusher {
     return states;
   }
 
-  /** The sidecar restarted: versions it rejected before may be accepted now, so submits of them go through again. */
-  clearQuarantine(): void {
-    for (const queue of this.queues.values()) queue.clearQuarantine();
+  /** Forgets how the component's last version settled: submitted again, it is sent again. */
+  forget(id: ComponentId): void {
+    this.queues.get(id)?.forget();
+  }
+
+  /**
+   * The sidecar (re)connected: it may be a new process that knows nothing, so every version is
+   * sent again when next submitted, those it applied, rejected or gave up on included.
+   */
+  reconnected(): void {
+    this.connection += 1;
   }
 
   isIdle(): boolean {
@@ -134,6 +150,8 @@ export class Pusher {
         settings: this.settings,
         logger: this.options.logger,
         metrics: this.options.metrics,
+        // A call made while disconnected goes out on the next connection, and counts for it.
+        connection: () => this.connection + (this.options.client.isConnected() ? 0 : 1),
         report: (outcome) => this.report(outcome),
       });
       this.queues.set(id, queue);

@@ -5,38 +5,54 @@ import { SidecarCallError } from '../sidecar/sidecar-client.js';
  * How a failed ApplyConfiguration is treated (CONTRACT.md section 6).
  * - `transient`: the sidecar could not take the call; retried until success, supersession or stop.
  * - `bounded`: the call reached the sidecar (or broke on the way) and failed for a reason that
- *   may pass; retried a few times, then the push ends `failed` (a later submit may try again).
- * - `rejected`: the sidecar refused this configuration; retrying the same bytes cannot help,
- *   so the version is quarantined until a newer one or a sidecar restart.
+ *   may pass; retried a few times, then the push ends `failed`.
+ * - `rejected`: the sidecar refused these bytes; sending them again cannot help.
+ * Either way a version that ended `failed` or `rejected` is not sent again until it changes or
+ * the sidecar reconnects (the component queue keeps that).
  */
 export type RetryClass = 'transient' | 'bounded' | 'rejected';
 
-const CLASS_BY_CODE: Readonly<Record<string, RetryClass>> = {
-  UNAVAILABLE: 'transient',
-  DEADLINE_EXCEEDED: 'transient',
-  RESOURCE_EXHAUSTED: 'transient',
-  ABORTED: 'transient',
+export interface RetryRule {
+  readonly code: string;
+  /** The rule applies only to failures whose details start with this (grpc-go's own messages). */
+  readonly detailsStartWith?: string;
+  readonly retry: RetryClass;
+}
+
+/** The one retry table: the first rule that matches a failure decides; a rule with a message comes before its code's. */
+export const RETRY_TABLE: readonly RetryRule[] = Object.freeze([
+  { code: 'UNAVAILABLE', retry: 'transient' },
+  { code: 'DEADLINE_EXCEEDED', retry: 'transient' },
+  { code: 'ABORTED', retry: 'transient' },
+  // grpc-go's receive limit (4 MiB unless Layotto sets another): the same bytes are refused again.
+  { code: 'RESOURCE_EXHAUSTED', detailsStartWith: 'grpc: received message larger than max', retry: 'rejected' },
+  // protobuf-go refused the bytes (invalid UTF-8 in a string field): the same bytes are refused again.
+  { code: 'INTERNAL', detailsStartWith: 'grpc: error unmarshalling request', retry: 'rejected' },
   // Layotto: the component's own ApplyConfig failed (its backend may be down for a moment).
-  UNKNOWN: 'bounded',
+  { code: 'UNKNOWN', retry: 'bounded' },
+  { code: 'RESOURCE_EXHAUSTED', retry: 'bounded' },
   // A server crash, or a stream torn down mid-call (grpc-js reports a call caught by a restarting
   // sidecar as CANCELLED): not a verdict on the config.
-  INTERNAL: 'bounded',
-  DATA_LOSS: 'bounded',
-  CANCELLED: 'bounded',
-  INVALID_ARGUMENT: 'rejected',
-  NOT_FOUND: 'rejected',
-  UNIMPLEMENTED: 'rejected',
-  PERMISSION_DENIED: 'rejected',
+  { code: 'INTERNAL', retry: 'bounded' },
+  { code: 'DATA_LOSS', retry: 'bounded' },
+  { code: 'CANCELLED', retry: 'bounded' },
+  { code: 'INVALID_ARGUMENT', retry: 'rejected' },
+  { code: 'NOT_FOUND', retry: 'rejected' },
+  { code: 'UNIMPLEMENTED', retry: 'rejected' },
+  { code: 'PERMISSION_DENIED', retry: 'rejected' },
   // A verdict on the request or the caller that the same request cannot change.
-  UNAUTHENTICATED: 'rejected',
-  FAILED_PRECONDITION: 'rejected',
-  OUT_OF_RANGE: 'rejected',
-  ALREADY_EXISTS: 'rejected',
-};
+  { code: 'UNAUTHENTICATED', retry: 'rejected' },
+  { code: 'FAILED_PRECONDITION', retry: 'rejected' },
+  { code: 'OUT_OF_RANGE', retry: 'rejected' },
+  { code: 'ALREADY_EXISTS', retry: 'rejected' },
+]);
 
 /** Codes not in the table (none exist in gRPC today) are treated like UNKNOWN. */
-export function classifyCode(codeName: string): RetryClass {
-  return CLASS_BY_CODE[codeName] ?? 'bounded';
+export function classifyFailure(failure: { readonly codeName: string; readonly details: string }): RetryClass {
+  const rule = RETRY_TABLE.find(
+    (r) => r.code === failure.codeName && (r.detailsStartWith === undefined || failure.details.startsWith(r.detailsStartWith)),
+  );
+  return rule?.retry ?? 'bounded';
 }
 
 export interface RetrySettings {
@@ -47,7 +63,7 @@ export interface RetrySettings {
   readonly factor: number;
   /** Multiply each delay by a random 1–2 so that many components do not retry in lockstep. */
   readonly randomize: boolean;
-  /** Tries in total for `bounded` codes (CONTRACT.md: UNKNOWN at most 5). */
+  /** Tries in total for `bounded` codes (CONTRACT.md: UNKNOWN, INTERNAL, RESOURCE_EXHAUSTED at most 5). */
   readonly boundedMaxAttempts: number;
 }
 
@@ -60,8 +76,8 @@ export const DEFAULT_RETRY: RetrySettings = Object.freeze({
 });
 
 /** Whether to try again after a failure, given how many `bounded` failures this push has had (this one included). */
-export function shouldRetry(codeName: string, boundedFailures: number, settings: RetrySettings): boolean {
-  switch (classifyCode(codeName)) {
+export function shouldRetry(retryClass: RetryClass, boundedFailures: number, settings: RetrySettings): boolean {
+  switch (retryClass) {
     case 'transient':
       return true;
     case 'bounded':
@@ -107,9 +123,9 @@ export async function runWithRetry(attempt: () => Promise<void>, run: RetryRun):
       // The signal's own reason (an abort while waiting to call) passes through untouched.
       if (run.signal.aborted && !(error instanceof SidecarCallError)) throw error;
       const failure = narrow(error);
-      const retryClass = classifyCode(failure.codeName);
+      const retryClass = classifyFailure(failure);
       if (retryClass === 'bounded') boundedFailures += 1;
-      const willRetry = !run.signal.aborted && shouldRetry(failure.codeName, boundedFailures, run.settings);
+      const willRetry = !run.signal.aborted && shouldRetry(retryClass, boundedFailures, run.settings);
       run.onFailedAttempt({ error: failure, willRetry });
       throw willRetry ? failure : new AbortError(failure);
     }

@@ -19,13 +19,21 @@
  * await sidecar.close();                // final stop, for `after()`
  * ```
  *
+ * What grpc-go refuses before Layotto's handler runs, with grpc-go's codes and messages: a
+ * request over its 4 MiB receive limit (RESOURCE_EXHAUSTED "grpc: received message larger than
+ * max (N vs. 4194304)", N the encoded request) and invalid UTF-8 in a string field (INTERNAL
+ * "grpc: error unmarshalling request: string field contains invalid UTF-8"). Such calls are
+ * recorded too, so that tests can count them.
+ *
  * Layotto's own answers: INVALID_ARGUMENT "field <kind|name|metadata> is not configured" for an
  * empty field, INVALID_ARGUMENT "component not found. kind: <kind>, name: <name>" for a
  * component it does not know (only when `components` is given; by default every component is
- * known). Order of checks per call: hang, failNext, Layotto validation, failComponent, delay.
+ * known). Order of checks per call: grpc-go's transport checks, hang, failNext, Layotto
+ * validation, failComponent, delay.
  */
 import * as grpc from '@grpc/grpc-js';
 import { z } from 'zod';
+import { transportFault, type TransportChecked } from './grpc-go-limits.js';
 import {
   lifecycleService,
   type ApplyConfigurationResponseMessage,
@@ -45,6 +53,8 @@ export interface FakeLayottoOptions {
 
 export interface RecordedCall {
   readonly id: string;
+  /** Size of the encoded request (the gRPC message, without its 5-byte frame header). */
+  readonly bytes: number;
   readonly kind: string;
   readonly name: string;
   readonly metadata: Readonly<Record<string, string>>;
@@ -146,10 +156,11 @@ export async function startFakeLayotto(options: FakeLayottoOptions = {}): Promis
   }
 
   function handle(
-    call: grpc.ServerUnaryCall<DynamicConfigurationMessage, ApplyConfigurationResponseMessage>,
+    call: grpc.ServerUnaryCall<TransportChecked<DynamicConfigurationMessage>, ApplyConfigurationResponseMessage>,
     callback: grpc.sendUnaryData<ApplyConfigurationResponseMessage>,
   ): void {
-    const parsed = requestSchema.safeParse(call.request);
+    const { message, bytes, refused } = call.request;
+    const parsed = requestSchema.safeParse(message);
     const config = parsed.success ? parsed.data.componentConfig : undefined;
     const kind = config?.kind ?? '';
     const name = config?.name ?? '';
@@ -157,12 +168,18 @@ export async function startFakeLayotto(options: FakeLayottoOptions = {}): Promis
     const id = `${kind}/${name}`;
     const receivedAt = Date.now();
     const receivedAtHr = performance.now();
+    const seen = { id, bytes, kind, name, metadata, receivedAt, receivedAtHr };
+    if (refused) {
+      calls.push({ ...seen, code: refused.code, message: refused.message });
+      answer(callback, refused);
+      return;
+    }
     if (hanging) {
-      calls.push({ id, kind, name, metadata, receivedAt, receivedAtHr, code: 'NO_ANSWER' });
+      calls.push({ ...seen, code: 'NO_ANSWER' });
       return;
     }
     const result = decide(id, kind, name, metadata);
-    calls.push({ id, kind, name, metadata, receivedAt, receivedAtHr, code: result?.code ?? 'OK', ...(result ? { message: result.message } : {}) });
+    calls.push({ ...seen, code: result?.code ?? 'OK', ...(result ? { message: result.message } : {}) });
     // Layotto applies before it answers: the state changes when the (delayed) answer goes out.
     const finish = (): void => {
       if (result === undefined) applied.set(id, metadata);
@@ -182,8 +199,17 @@ export async function startFakeLayotto(options: FakeLayottoOptions = {}): Promis
   async function start(): Promise<void> {
     if (closed) throw new Error('fake Layotto is closed');
     if (server) return;
-    const next = new grpc.Server();
-    next.addService(lifecycleService().definition, { ApplyConfiguration: handle });
+    // grpc-js's own receive limit is off: the handler answers as grpc-go would, and records the call.
+    const next = new grpc.Server({ 'grpc.max_receive_message_length': -1 });
+    const { definition, applyConfiguration } = lifecycleService();
+    const checked = {
+      ...definition,
+      ApplyConfiguration: {
+        ...applyConfiguration,
+        requestDeserialize: (bytes: Buffer) => ({ ...transportFault(bytes), message: applyConfiguration.requestDeserialize(bytes), bytes: bytes.length }),
+      },
+    };
+    next.addService(checked, { ApplyConfiguration: handle });
     port = await new Promise<number>((resolve, reject) => {
       next.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (error, bound) =>
         error ? reject(error) : resolve(bound),

@@ -249,20 +249,4 @@ describe('faults: the sidecar', () => {
     assert.ok(waited >= 1_000 && waited <= 10_000, `the hung call ended by its deadline (${waited} ms), then the latest went`);
     assert.equal(agent.child.exitCode, null);
   });
-
-  // 10s is the shortest interval the CLI accepts (CONTRACT.md section 9).
-  it('periodic resync (--resync-interval 10s) re-pushes the desired set, never the quarantined version', async () => {
-    const box = await sandbox({ components: ['state/redis', 'lock/redis'], extraArgs: ['--resync-interval', '10s'] });
-    const { sidecar, agent, http } = box;
-    await waitUntil(async () => (await readyz(http)).status === 200, 10_000, '/readyz 200');
-    const before = sidecar.callsFor('state/redis').length;
-    await sidecar.waitFor(
-      (s) => s.callsFor('state/redis').length >= before + 1 && s.callsFor('lock/redis').length >= before + 1,
-      30_000,
-    );
-    assert.ok((await metric(http, 'apollo_sidecar_agent_resyncs_total{reason="periodic"}'))! >= 1);
-    assert.deepEqual(sidecar.callsFor('sequencer/redis').map((c) => c.code), ['INVALID_ARGUMENT'], 'the rejected version is never re-pushed');
-    assert.equal(agent.logs().filter((l) => l.message === 'Apollo namespace updated').length, 1, 'no release was involved');
-    assert.deepEqual(sidecar.current('state/redis'), componentsOf(BASE).get('state/redis'));
-  });
 });

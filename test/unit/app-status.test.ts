@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { buildStatus, type StatusInput } from '../../src/app/status.js';
 import { formatStatus } from '../../src/cli/commands/status.js';
-import { recordRemoved } from '../../src/planner/ledger-updates.js';
+import { recordRemoved } from '../../src/ledger/ledger-updates.js';
 import type { ComponentPushState } from '../../src/push/push-request.js';
 import { appliedAll, desired, REDIS_RELEASE } from '../fixtures/namespaces.js';
 

@@ -9,7 +9,7 @@ import { afterEach, describe, it } from 'node:test';
 import { LedgerStore } from '../../src/ledger/ledger-store.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { createMetrics } from '../../src/observability/metrics.js';
-import { recordAppliedAll } from '../../src/planner/ledger-updates.js';
+import { recordAppliedAll } from '../../src/ledger/ledger-updates.js';
 import { planChanges } from '../../src/planner/plan-changes.js';
 import { EMPTY_LEDGER } from '../../src/domain/ledger.js';
 import { NamespaceCache } from '../../src/sources/apollo/namespace-cache.js';

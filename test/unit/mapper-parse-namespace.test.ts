@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MappingError } from '../../src/domain/errors.js';
 import type { NamespaceContent } from '../../src/domain/snapshot.js';
-import { MAX_VALUE_BYTES, parseNamespace } from '../../src/mapper/parse-namespace.js';
+import { parseNamespace } from '../../src/mapper/parse-namespace.js';
 import type { ParsedEntry, ParsedLayer } from '../../src/mapper/parsed-layer.js';
 import { componentRuleSchema, type ComponentRule } from '../../src/mapper/rules.js';
 import { apolloNamespace, properties } from '../fixtures/namespaces.js';
@@ -287,10 +287,8 @@ describe('parseNamespace: content it cannot map', () => {
     mappingError(() => parseNamespace(apolloNamespace('c.txt', 'txt', 'hello'), []));
   });
 
-  it('rejects a value over 1 MiB and accepts one of exactly 1 MiB', () => {
-    const big = 'x'.repeat(MAX_VALUE_BYTES + 1);
-    const error = mappingError(() => parseNamespace(properties('application', { 'state.redis.blob': big }), []));
-    assert.match(error.message, /larger than/);
-    assert.equal(entries(properties('application', { 'state.redis.blob': 'x'.repeat(MAX_VALUE_BYTES) })).length, 1);
+  it('has no per-value limit: a 2 MiB value maps (the push size limit is the encoded request, downstream)', () => {
+    const big = 'x'.repeat(2 * 1024 * 1024);
+    assert.equal(entries(properties('application', { 'state.redis.blob': big })).length, 1);
   });
 });

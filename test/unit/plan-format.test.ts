@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { formatComponentsJson, formatPlanText, planToJson, summarizePlan } from '../../src/cli/plan-format.js';
 import { EMPTY_LEDGER } from '../../src/domain/ledger.js';
 import type { Plan } from '../../src/domain/plan.js';
-import { recordApplied } from '../../src/planner/ledger-updates.js';
+import { recordApplied } from '../../src/ledger/ledger-updates.js';
 import { planChanges } from '../../src/planner/plan-changes.js';
 import { appliedAll, desired } from '../fixtures/namespaces.js';
 

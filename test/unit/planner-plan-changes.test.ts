@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { EMPTY_LEDGER } from '../../src/domain/ledger.js';
-import { recordApplied, recordRemoved } from '../../src/planner/ledger-updates.js';
+import { recordApplied, recordRemoved } from '../../src/ledger/ledger-updates.js';
 import { planChanges, planHasChanges } from '../../src/planner/plan-changes.js';
 import { appliedAll, desired } from '../fixtures/namespaces.js';
 

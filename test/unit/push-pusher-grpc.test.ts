@@ -90,13 +90,13 @@ describe('Pusher over gRPC against the fake Layotto', () => {
     assert.deepEqual(sidecar.current('state/redis'), { v: '2' });
   });
 
-  test('after a sidecar restart, clearQuarantine and a resubmit converge the new sidecar', async (t) => {
+  test('after a sidecar restart, reconnected() and a resubmit converge the new sidecar', async (t) => {
     const { sidecar, client, pusher, outcomes } = await harness(t, { components: ['state/redis'] });
     const desired = [component('state', 'redis', { v: '1' }), component('lock', 'redis', { v: '1' })];
     let connections = 0;
     client.onConnected(() => {
       connections += 1;
-      pusher.clearQuarantine();
+      pusher.reconnected();
       for (const c of desired) pusher.submit({ component: c });
     });
     await waitUntil(() => outcomes.length === 2, 'first sync');

@@ -161,7 +161,7 @@ describe('Pusher', () => {
     assert.equal(outcomes[0]?.attempts, 1);
     assert.equal(outcomes[0]?.observedAt, observedAt);
     assert.equal(client.calls[0]?.deadlineMs, 1234);
-    assert.deepEqual(pusher.status().get('state/redis'), { state: 'applied', hash: redis(1).hash, attempts: 1 });
+    assert.deepEqual(pusher.status().get('state/redis'), { state: 'applied', hash: redis(1).hash, attempts: 1, thisConnection: true });
     assert.equal(await counter(metrics, 'applied'), 1);
     assert.equal((await metrics.releaseToApply.get()).values.find((v) => v.metricName?.endsWith('_count'))?.value, 1);
     assert.equal((await metrics.applyDuration.get()).values.find((v) => v.metricName?.endsWith('_count'))?.value, 1);
@@ -229,7 +229,7 @@ describe('Pusher', () => {
     assert.equal(pusher.status().get('state/redis')?.state, 'applied');
   });
 
-  test('a submit equal to the one pending or in flight is dropped unless forced', async (t) => {
+  test('a submit equal to the one pending, in flight or applied on this connection is dropped; a reconnection lets it through', async (t) => {
     const { pusher, client, outcomes } = harness(t);
     const first = gate();
     client.script = (_config, call) => (call === client.calls[0] ? first.promise : 'OK');
@@ -239,7 +239,6 @@ describe('Pusher', () => {
     assert.equal(pusher.status().get('state/redis')?.state, 'pushing', 'in flight: dropped');
     pusher.submit({ component: redis(2) });
     pusher.submit({ component: redis(2) });
-    pusher.submit({ component: redis(2), force: true });
     first.open();
     await pusher.drain(2000);
     assert.deepEqual(
@@ -249,16 +248,34 @@ describe('Pusher', () => {
     assert.deepEqual(
       outcomes.map((o) => [o.component.metadata['version'], o.result]),
       [
-        ['2', 'superseded'],
         ['1', 'applied'],
         ['2', 'applied'],
       ],
     );
+    for (let resync = 0; resync < 3; resync += 1) pusher.submit({ component: redis(2) });
+    assert.equal(pusher.isIdle(), true, 'a version applied on this connection is never sent again');
+    assert.deepEqual(pusher.status().get('state/redis'), { state: 'applied', hash: redis(2).hash, attempts: 1, thisConnection: true });
+
+    pusher.reconnected();
+    assert.equal(pusher.status().get('state/redis')?.thisConnection, false);
     pusher.submit({ component: redis(2) });
-    await waitUntil(() => client.calls.length === 3, 'a settled applied version is pushed again when submitted (resync)');
+    await waitUntil(() => client.calls.length === 3, 'sent again after a reconnection');
     await pusher.drain(2000);
-    pusher.submit({ component: redis(2), force: true });
-    await waitUntil(() => client.calls.length === 4, 'forced push');
+    pusher.submit({ component: redis(2) });
+    assert.equal(client.calls.length, 3, 'and once only');
+  });
+
+  test('a call that started before a reconnection does not count for the new connection', async (t) => {
+    const { pusher, client, first } = await firstCallHeld(t);
+    pusher.reconnected();
+    pusher.submit({ component: redis(1) });
+    first.open();
+    await waitUntil(() => client.calls.length === 2, 'sent again on the new connection');
+    assert.equal(await pusher.drain(2000), true);
+    assert.deepEqual(
+      client.calls.map((c) => c.version),
+      ['1', '1'],
+    );
   });
 
   test('a rejected version is quarantined: warned once, counted, shown, not retried until it changes', async (t) => {
@@ -278,6 +295,7 @@ describe('Pusher', () => {
       attempts: 1,
       code: 'INVALID_ARGUMENT',
       message: 'component not found. kind: state, name: redis',
+      thisConnection: true,
     });
     assert.equal(await counter(metrics, 'rejected'), 1);
     assert.equal(await attempts(metrics), 1);
@@ -285,13 +303,12 @@ describe('Pusher', () => {
     pusher.submit({ component: redis(1) });
     assert.equal(pusher.isIdle(), true, 'the same rejected version is dropped');
 
-    pusher.clearQuarantine();
+    pusher.reconnected();
     pusher.submit({ component: redis(1) });
-    await waitUntil(() => outcomes.length === 2, 'retry after clearQuarantine');
-    pusher.submit({ component: redis(1), force: true });
-    await waitUntil(() => outcomes.length === 3, 'a forced submit goes through quarantine');
-    assert.equal(client.calls.length, 3);
-    assert.equal(await counter(metrics, 'rejected'), 3);
+    await waitUntil(() => outcomes.length === 2, 'tried again on a new connection');
+    pusher.submit({ component: redis(1) });
+    assert.equal(client.calls.length, 2);
+    assert.equal(await counter(metrics, 'rejected'), 2);
     const warnings = lines().filter((l) => l.level === 'warn' && String(l.message).includes('rejected'));
     assert.equal(warnings.length, 1, 'one warning per rejected version');
     assert.deepEqual(
@@ -300,8 +317,8 @@ describe('Pusher', () => {
     );
 
     pusher.submit({ component: redis(2) });
-    await waitUntil(() => outcomes.length === 4, 'a newer version');
-    assert.equal(outcomes[3]?.result, 'applied');
+    await waitUntil(() => outcomes.length === 3, 'a newer version');
+    assert.equal(outcomes[2]?.result, 'applied');
     assert.equal(pusher.status().get('state/redis')?.state, 'applied');
   });
 
@@ -329,7 +346,42 @@ describe('Pusher', () => {
     assert.equal(await counter(metrics, 'rejected', 'broken'), 0, 'every outcome of a pushed component exists from its first push');
     assert.equal(pusher.status().get('state/broken')?.state, 'failed');
     pusher.submit({ component: component('state', 'broken', { a: '1' }) });
-    await waitUntil(() => client.callsFor('state/broken').length === 6, 'a failed version may be submitted again');
+    assert.equal(pusher.isIdle(), true, 'a version that gave up is not sent again on this connection');
+    pusher.submit({ component: component('state', 'broken', { a: '2' }) });
+    await waitUntil(() => client.callsFor('state/broken').length === 10, 'a changed version is tried again');
+    pusher.reconnected();
+    pusher.submit({ component: component('state', 'broken', { a: '2' }) });
+    await waitUntil(() => client.callsFor('state/broken').length === 15, 'and so is one after a reconnection');
+  });
+
+  test('a component whose encoded request is over maxPushBytes is rejected without a call, once, naming it and its size; the others are pushed', async (t) => {
+    const { logger, lines } = captureLogs();
+    const { pusher, client, outcomes } = harness(t, { maxPushBytes: 1000 }, logger);
+    const big = component('state', 'big', { value: 'x'.repeat(1000) });
+    pusher.submit({ component: big });
+    pusher.submit({ component: redis(1) });
+    await waitUntil(() => outcomes.length === 2, 'both outcomes');
+    assert.deepEqual(
+      client.calls.map((c) => c.id),
+      ['state/redis'],
+    );
+    const rejected = outcomes.find((o) => o.component.id === 'state/big');
+    assert.deepEqual([rejected?.result, rejected?.attempts, rejected?.code], ['rejected', 0, 'RESOURCE_EXHAUSTED']);
+    assert.equal(
+      rejected?.message,
+      'state/big: the encoded ApplyConfiguration request is 1028 bytes, over --max-push-bytes (1000), so it is not sent',
+    );
+    for (let resync = 0; resync < 3; resync += 1) pusher.submit({ component: big });
+    assert.equal(outcomes.length, 2, 'not tried again until it changes');
+    const warnings = lines().filter((l) => l.level === 'warn' && l.component === 'state/big');
+    assert.deepEqual(
+      warnings.map((l) => l.message),
+      ['component too large; not sent until it changes or the sidecar reconnects'],
+    );
+    const fits = component('state', 'big', { value: 'x'.repeat(900) });
+    pusher.submit({ component: fits });
+    await waitUntil(() => outcomes.length === 3, 'a smaller version');
+    assert.equal(outcomes[2]?.result, 'applied');
   });
 
   test('different components run concurrently, bounded globally', async (t) => {

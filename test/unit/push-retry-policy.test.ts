@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { classifyCode, DEFAULT_RETRY, runWithRetry, shouldRetry, type FailedAttempt, type RetrySettings } from '../../src/push/retry-policy.js';
+import { classifyFailure, DEFAULT_RETRY, runWithRetry, shouldRetry, type FailedAttempt, type RetryClass, type RetrySettings } from '../../src/push/retry-policy.js';
 import { SidecarCallError } from '../../src/sidecar/sidecar-client.js';
 
 const fast: RetrySettings = { minDelayMs: 1, maxDelayMs: 5, factor: 2, randomize: true, boundedMaxAttempts: 5 };
@@ -21,39 +21,43 @@ async function within<T>(promise: Promise<T>, timeoutMs = 5000): Promise<T> {
   }
 }
 
-function failure(codeName: string): SidecarCallError {
-  return new SidecarCallError(0, codeName, `${codeName} from the sidecar`);
+function failure(codeName: string, details = `${codeName} from the sidecar`): SidecarCallError {
+  return new SidecarCallError(0, codeName, details);
 }
 
-describe('retry classification', () => {
-  const table: Array<[string, ReturnType<typeof classifyCode>]> = [
-    ['UNAVAILABLE', 'transient'],
-    ['DEADLINE_EXCEEDED', 'transient'],
-    ['RESOURCE_EXHAUSTED', 'transient'],
-    ['ABORTED', 'transient'],
-    ['UNKNOWN', 'bounded'],
-    ['INTERNAL', 'bounded'],
-    ['DATA_LOSS', 'bounded'],
-    ['CANCELLED', 'bounded'],
-    ['INVALID_ARGUMENT', 'rejected'],
-    ['NOT_FOUND', 'rejected'],
-    ['UNIMPLEMENTED', 'rejected'],
-    ['PERMISSION_DENIED', 'rejected'],
-    ['UNAUTHENTICATED', 'rejected'],
-    ['FAILED_PRECONDITION', 'rejected'],
-    ['OUT_OF_RANGE', 'rejected'],
-    ['ALREADY_EXISTS', 'rejected'],
-    ['SOMETHING_NEW', 'bounded'],
+describe('retry classification (CONTRACT.md section 6)', () => {
+  const OVERSIZED = 'grpc: received message larger than max (5400089 vs. 4194304)';
+  const BAD_UTF8 = 'grpc: error unmarshalling request: string field contains invalid UTF-8';
+  const table: Array<[string, string | undefined, RetryClass]> = [
+    ['UNAVAILABLE', undefined, 'transient'],
+    ['DEADLINE_EXCEEDED', undefined, 'transient'],
+    ['ABORTED', undefined, 'transient'],
+    ['RESOURCE_EXHAUSTED', undefined, 'bounded'],
+    ['RESOURCE_EXHAUSTED', OVERSIZED, 'rejected'],
+    ['UNKNOWN', undefined, 'bounded'],
+    ['INTERNAL', undefined, 'bounded'],
+    ['INTERNAL', BAD_UTF8, 'rejected'],
+    ['DATA_LOSS', undefined, 'bounded'],
+    ['CANCELLED', undefined, 'bounded'],
+    ['INVALID_ARGUMENT', undefined, 'rejected'],
+    ['NOT_FOUND', undefined, 'rejected'],
+    ['UNIMPLEMENTED', undefined, 'rejected'],
+    ['PERMISSION_DENIED', undefined, 'rejected'],
+    ['UNAUTHENTICATED', undefined, 'rejected'],
+    ['FAILED_PRECONDITION', undefined, 'rejected'],
+    ['OUT_OF_RANGE', undefined, 'rejected'],
+    ['ALREADY_EXISTS', undefined, 'rejected'],
+    ['SOMETHING_NEW', undefined, 'bounded'],
   ];
-  for (const [code, expected] of table) {
-    test(`${code} is ${expected}`, () => assert.equal(classifyCode(code), expected));
+  for (const [code, details, expected] of table) {
+    test(`${code}${details ? ` "${details}"` : ''} is ${expected}`, () => assert.equal(classifyFailure(failure(code, details)), expected));
   }
 
-  test('transient codes retry without end, bounded ones up to 5 tries, rejected never', () => {
-    assert.equal(shouldRetry('UNAVAILABLE', 0, DEFAULT_RETRY), true);
-    assert.equal(shouldRetry('UNKNOWN', 4, DEFAULT_RETRY), true);
-    assert.equal(shouldRetry('UNKNOWN', 5, DEFAULT_RETRY), false);
-    assert.equal(shouldRetry('INVALID_ARGUMENT', 0, DEFAULT_RETRY), false);
+  test('transient classes retry without end, bounded ones up to 5 tries, rejected never', () => {
+    assert.equal(shouldRetry('transient', 0, DEFAULT_RETRY), true);
+    assert.equal(shouldRetry('bounded', 4, DEFAULT_RETRY), true);
+    assert.equal(shouldRetry('bounded', 5, DEFAULT_RETRY), false);
+    assert.equal(shouldRetry('rejected', 0, DEFAULT_RETRY), false);
   });
 
   test('defaults: exponential from 200 ms, capped at 10 s, with jitter', () => {
@@ -111,8 +115,26 @@ describe('runWithRetry', () => {
     assert.equal(calls(), 7);
   });
 
+  test('RESOURCE_EXHAUSTED and INTERNAL are tried 5 times; an oversized message once', async () => {
+    for (const code of ['RESOURCE_EXHAUSTED', 'INTERNAL']) {
+      const { result, calls } = run([code]);
+      await assert.rejects(within(result), (error: unknown) => error instanceof SidecarCallError && error.codeName === code);
+      assert.equal(calls(), 5, code);
+    }
+    let calls = 0;
+    const oversized = runWithRetry(
+      async () => {
+        calls += 1;
+        throw failure('RESOURCE_EXHAUSTED', 'grpc: received message larger than max (5400089 vs. 4194304)');
+      },
+      { settings: fast, signal: new AbortController().signal, onFailedAttempt: () => {} },
+    );
+    await assert.rejects(within(oversized), (error: unknown) => error instanceof SidecarCallError && error.codeName === 'RESOURCE_EXHAUSTED');
+    assert.equal(calls, 1);
+  });
+
   test('transient codes keep retrying until success', async () => {
-    const codes = [...Array<string>(12).fill('UNAVAILABLE'), 'DEADLINE_EXCEEDED', 'RESOURCE_EXHAUSTED', 'ABORTED', 'OK'];
+    const codes = [...Array<string>(12).fill('UNAVAILABLE'), 'DEADLINE_EXCEEDED', 'ABORTED', 'OK'];
     const { result, calls } = run(codes);
     await within(result);
     assert.equal(calls(), codes.length);

@@ -1,18 +1,25 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import * as grpc from '@grpc/grpc-js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { GrpcSidecarClient } from '../../src/sidecar/grpc-sidecar-client.js';
+import { encodedRequestBytes } from '../../src/sidecar/request-size.js';
 import { SidecarCallError } from '../../src/sidecar/sidecar-client.js';
 import { startFakeLayotto } from '../fakes/layotto-server.js';
+import { lifecycleService } from '../support/lifecycle-proto.js';
 
 async function codeOf(promise: Promise<void>): Promise<string> {
+  return (await answerOf(promise)).code;
+}
+
+async function answerOf(promise: Promise<void>): Promise<{ code: string; details?: string }> {
   try {
     await promise;
-    return 'OK';
+    return { code: 'OK' };
   } catch (error) {
     assert.ok(error instanceof SidecarCallError);
-    return error.codeName;
+    return { code: error.codeName, details: error.details };
   }
 }
 
@@ -68,6 +75,58 @@ describe('fake Layotto', () => {
     assert.equal(await codeOf(apply('', 'x')), 'INVALID_ARGUMENT');
     assert.equal(sidecar.calls.at(-1)?.message, 'field kind is not configured');
     assert.equal(await codeOf(apply('state', 'redis')), 'OK');
+  });
+
+  test('refuses what grpc-go refuses before the handler, with its codes and messages, and records it', async (t) => {
+    const sidecar = await startFakeLayotto();
+    const client = new GrpcSidecarClient({ address: sidecar.address, logger: silentLogger(), metrics: createMetrics() });
+    t.after(async () => {
+      client.close();
+      await sidecar.close();
+    });
+    const apply = (metadata: Record<string, string>): Promise<void> => client.apply({ kind: 'state', name: 'redis', metadata }, { deadlineMs: 10_000 });
+
+    const oversized = { value: 'x'.repeat(5_400_000) };
+    const size = encodedRequestBytes({ kind: 'state', name: 'redis', metadata: oversized });
+    assert.deepEqual(await answerOf(apply(oversized)), {
+      code: 'RESOURCE_EXHAUSTED',
+      details: `grpc: received message larger than max (${size} vs. 4194304)`,
+    });
+    // Our encoder writes a lone surrogate as U+FFFD (Buffer's UTF-8); protobufjs writes it as
+    // invalid UTF-8, as the first agent did: that is what grpc-go refuses.
+    const raw = new grpc.Client(sidecar.address, grpc.credentials.createInsecure());
+    t.after(() => raw.close());
+    const { applyConfiguration } = lifecycleService();
+    const applyRaw = (metadata: Record<string, string>): Promise<void> =>
+      new Promise((resolve, reject) => {
+        const request = { componentConfig: { kind: 'state', name: 'redis', metadata } };
+        raw.makeUnaryRequest(applyConfiguration.path, applyConfiguration.requestSerialize, () => ({}), request, (error) =>
+          error ? reject(new SidecarCallError(error.code, grpc.status[error.code] ?? 'UNKNOWN', error.details)) : resolve(),
+        );
+      });
+    assert.deepEqual(await answerOf(applyRaw({ key: 'a\uD800b' })), {
+      code: 'INTERNAL',
+      details: 'grpc: error unmarshalling request: string field contains invalid UTF-8',
+    });
+    assert.deepEqual(await answerOf(applyRaw({ ['k\uDC00']: 'v' })), {
+      code: 'INTERNAL',
+      details: 'grpc: error unmarshalling request: string field contains invalid UTF-8',
+    });
+    const twoMiB = { value: 'é'.repeat(1024 * 1024), text: '开关 ✓ 🚀' };
+    assert.equal(await codeOf(apply(twoMiB)), 'OK', 'one value of 2 MiB in a request under 4 MiB is taken');
+    assert.deepEqual(sidecar.current('state/redis'), twoMiB);
+    assert.deepEqual(
+      sidecar.calls.map((c) => [c.id, c.code, c.bytes]),
+      [
+        ['state/redis', 'RESOURCE_EXHAUSTED', size],
+        ['state/redis', 'INTERNAL', sidecar.calls[1]!.bytes],
+        ['state/redis', 'INTERNAL', sidecar.calls[2]!.bytes],
+        ['state/redis', 'OK', encodedRequestBytes({ kind: 'state', name: 'redis', metadata: twoMiB })],
+      ],
+    );
+    const framing = encodedRequestBytes({ kind: 'state', name: 'redis', metadata: { value: 'x'.repeat(4_000_000) } }) - 4_000_000;
+    assert.equal(await codeOf(apply({ value: 'x'.repeat(4 * 1024 * 1024 - framing) })), 'OK', 'exactly at the limit is taken');
+    assert.equal(sidecar.calls.at(-1)?.bytes, 4 * 1024 * 1024);
   });
 
   test('waitFor rejects at its deadline with what it saw', async (t) => {

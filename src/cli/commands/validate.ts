@@ -1,13 +1,17 @@
 import { loadDesired } from '../../app/one-shot.js';
 import { ConfigError } from '../../domain/errors.js';
 import { printable, redactText } from '../../domain/masking.js';
+import { pushSizeProblem } from '../../push/push-size.js';
 import { withOneShotContext, write, type CliIo } from '../command-context.js';
 
 /** Checks the agent config and that the current content maps cleanly; pushes nothing, writes nothing. */
 export async function validateCommand(args: Readonly<Record<string, unknown>>, io: CliIo): Promise<number> {
   try {
     return await withOneShotContext(args, io, { readOnly: true }, async (context) => {
-      const { desired, problems } = await loadDesired(context);
+      const loaded = await loadDesired(context);
+      const { desired } = loaded;
+      const tooLarge = [...desired.components.values()].map((component) => pushSizeProblem(component, context.config.maxPushBytes));
+      const problems = [...loaded.problems, ...tooLarge.filter((problem) => problem !== undefined)];
       if (problems.length > 0) {
         // A problem may quote a torn value (a parser's error) or a hostile key: masked and printable.
         write(io.stdout, `invalid: ${problems.length} problem(s)\n${problems.map((p) => `  - ${printable(redactText(p))}`).join('\n')}`);

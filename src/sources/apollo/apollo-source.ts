@@ -59,8 +59,6 @@ export interface ApolloSourceOptions {
   readonly backoff?: Partial<BackoffOptions>;
   /** A body above this is a rejected release. Default 8 MiB. */
   readonly maxBodyBytes?: number;
-  /** A single value above this is a rejected release. Default 1 MiB. */
-  readonly maxValueBytes?: number;
   readonly logger: Logger;
   readonly metrics: AgentMetrics;
   /** Jitter and shuffling; injectable for deterministic tests. */
@@ -91,7 +89,6 @@ const tuningSchema = z.object({
   metaRefreshIntervalMs: z.number().min(0).optional(),
   minPollIntervalMs: z.number().min(0).optional(),
   maxBodyBytes: z.number().int().positive().optional(),
-  maxValueBytes: z.number().int().positive().optional(),
   cacheWriteDelayMs: z.number().min(0).optional(),
   backoff: z
     .object({ initialMs: z.number().positive().optional(), maxMs: z.number().positive().optional() })
@@ -184,7 +181,6 @@ export class ApolloSource implements Source {
       http: this.#http,
       locator: this.#locator,
       requestTimeoutMs,
-      maxValueBytes: options.maxValueBytes ?? 1024 * 1024,
       logger: this.#logger,
       metrics: options.metrics,
     });

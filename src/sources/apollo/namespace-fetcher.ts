@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { SourceError, errorMessage } from '../../domain/errors.js';
-import { utf8LongerThan } from '../../domain/utf8-size.js';
 import type { Logger } from '../../observability/logger.js';
 import type { AgentMetrics } from '../../observability/metrics.js';
 import { ApolloRequestError, ResponseTooLargeError, type ApolloHttp } from './apollo-http.js';
@@ -42,8 +41,6 @@ export interface NamespaceFetcherOptions {
   readonly http: ApolloHttp;
   readonly locator: ConfigServiceLocator;
   readonly requestTimeoutMs: number;
-  /** A single configuration value above this rejects the whole release. */
-  readonly maxValueBytes: number;
   readonly logger: Logger;
   readonly metrics: AgentMetrics;
 }
@@ -145,13 +142,6 @@ export class NamespaceFetcher {
     const config = parsed.data;
     if (!sameNamespace(parseNamespaceName(config.namespaceName).remote, namespace.remote)) {
       return this.#reject(namespace, config.releaseKey, `answer is for namespace ${config.namespaceName}`);
-    }
-    const { maxValueBytes } = this.options;
-    for (const [key, value] of Object.entries(config.configurations)) {
-      if (utf8LongerThan(value, maxValueBytes)) {
-        const bytes = Buffer.byteLength(value, 'utf8');
-        return this.#reject(namespace, config.releaseKey, `value of ${key} is ${bytes} bytes, over the limit of ${maxValueBytes}`);
-      }
     }
     const configurations =
       namespace.format === 'properties' ? config.configurations : { content: config.configurations['content'] ?? '' };

@@ -1,0 +1,14 @@
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import { KnownSecrets, maskSecretForms, secretValuesOf } from '../../src/domain/masking.js';
+
+it('secret forms are found in linear time: a 5.4 MB value (the push size test) takes well under a second', () => {
+  const value = 'x'.repeat(5_400_000);
+  const started = performance.now();
+  assert.deepEqual(secretValuesOf({ blob: value, tail: `${'y'.repeat(1_000_000)} password=hunter22` }), ['hunter22']);
+  new KnownSecrets().replace([{ metadata: { blob: value } }]);
+  assert.equal(maskSecretForms(`${'z'.repeat(1_000_000)}:`), `${'z'.repeat(1_000_000)}:`);
+  const elapsed = performance.now() - started;
+  // Quadratic, 200 KB alone took minutes; linear, this is tens of milliseconds even on a loaded machine.
+  assert.ok(elapsed < 5_000, `${Math.round(elapsed)} ms`);
+});
