@@ -96,6 +96,8 @@ export interface ApplyResult {
   readonly outcomes: readonly PushOutcome[];
   /** Components it did not accept or refuse before the timeout: still retrying, or their call never answered. */
   readonly unfinished: readonly UnfinishedPush[];
+  /** The ledger could not be written: what the sidecar accepted is not recorded, so the next diff or apply would push it again. */
+  readonly ledgerError?: string;
 }
 
 export interface UnfinishedPush {
@@ -154,5 +156,5 @@ export async function applyOnce(context: OneShotContext, options: { all?: boolea
   for (const change of plan.changes) if (change.action === 'remove') ledger = recordRemoved(ledger, change.id);
   store.save(ledger);
   await store.flush();
-  return { plan, outcomes: answered, unfinished };
+  return { plan, outcomes: answered, unfinished, ...(store.writeError !== undefined ? { ledgerError: `${store.path} (${store.writeError})` } : {}) };
 }

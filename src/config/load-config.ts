@@ -112,7 +112,7 @@ export async function loadAgentConfig(inputs: ConfigInputs): Promise<AgentConfig
     try {
       accessKeySecret = (await readFile(resolve(cwd, secretFile), 'utf8')).trim();
     } catch (error) {
-      problems.push(`${resolved.label('accessKeySecretFile')}: cannot read ${secretFile}: ${errorMessage(error)}`);
+      problems.push(`${resolved.label('accessKeySecretFile')}: cannot read ${secretFile} (${errorMessage(error)})`);
     }
   }
   const config = resolveSettings(resolved, { accessKeySecret, cwd, configFile: configPath }, problems);

@@ -4,12 +4,12 @@
  */
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
-import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { startFakeApollo, type FakeApollo } from '../fakes/apollo-server.js';
 import { startFakeLayotto, type FakeLayotto } from '../fakes/layotto-server.js';
-import { runCli, type CliResult } from '../support/agent-process.js';
+import { BIN, runCli, startNodeScript, type CliResult } from '../support/agent-process.js';
 import { onCleanup, runCleanups, tempDir } from '../support/cleanups.js';
 import { startRunSandbox } from '../support/run-sandbox.js';
 import { waitUntil } from '../support/wait.js';
@@ -49,6 +49,16 @@ function assertOneLineError(result: CliResult, pattern: RegExp): void {
   assert.equal(lines.length, 1, result.stderr);
   assert.match(lines[0]!, pattern);
   assert.doesNotMatch(result.stderr, /\n\s+at /);
+}
+
+const NOBODY = 65534;
+
+/** The built CLI as another user, as root may start it. */
+async function runAs(uid: number, args: readonly string[]): Promise<CliResult> {
+  const agent = startNodeScript(BIN, args, {}, { uid, gid: uid });
+  onCleanup(() => agent.stop('SIGKILL'));
+  const code = await agent.exited;
+  return { code: typeof code === 'number' ? code : -1, stdout: agent.stdout(), stderr: agent.stderr() };
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -140,8 +150,32 @@ describe('errors a user can cause are one line naming the thing and what to do',
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /^error: invalid agent configuration: config .*agent\.yaml: ENOENT/m);
     assert.doesNotMatch(missing.stderr, /\n\s+at /);
-    const secret = await runCli(['diff', '--app-id', 'a', '--apollo-meta', 'http://meta:8080', '--access-key-secret-file', join(dir, 'missing-file')]);
-    assertOneLineError(secret, /^error: invalid agent configuration: --access-key-secret-file: cannot read .*missing-file: ENOENT/);
+    const secret = await runCli(['diff', '--app-id', 'a', '--apollo-meta', 'http://meta:8080', '--access-key-secret-file', join(dir, 'secret')]);
+    assertOneLineError(secret, /^error: invalid agent configuration: --access-key-secret-file: cannot read .*secret \(ENOENT/);
+  });
+});
+
+describe('a ledger that cannot be written', () => {
+  it('apply pushes, then exits 1 with one line naming the ledger; the next diff still shows the change', async (t) => {
+    // Only root can run the CLI as another user, and only another user is refused a write by mode bits.
+    if (process.getuid?.() !== 0) return t.skip('needs root to run the CLI as nobody');
+    const { sidecar } = await setup();
+    const dir = await tempDir('asa-ledger-ro-');
+    await chmod(dir, 0o755);
+    const components = join(dir, 'components.json');
+    await writeFile(components, JSON.stringify([{ kind: 'state', name: 'redis', metadata: { redisHost: '10.0.0.1:6379' } }]));
+    await chmod(components, 0o644);
+    // The agent's own dir (it passes the state-dir checks), but not writable by it.
+    const stateDir = join(dir, 'state');
+    await mkdir(stateDir, { mode: 0o500 });
+    await chown(stateDir, NOBODY, NOBODY);
+    const args = ['--file', components, '--sidecar', sidecar.address, '--state-dir', stateDir];
+    const apply = await runAs(NOBODY, ['apply', ...args]);
+    assert.equal(sidecar.callsFor('state/redis').length, 1, 'pushed');
+    assert.match(apply.stdout, /^applied state\/redis$/m, 'what was applied is still reported');
+    assertOneLineError(apply, /^error: could not record what was applied in .*ledger\.json \(EACCES.*\); the sidecar has it, but the next diff or apply will not know: make the state dir writable/);
+    const diff = await runAs(NOBODY, ['diff', ...args]);
+    assert.equal(diff.code, 2, diff.stderr);
   });
 });
 

@@ -1,6 +1,7 @@
 import { applyOnce } from '../../app/one-shot.js';
 import { parseOptionValue } from '../../config/option-values.js';
 import { OPTIONS } from '../../config/options.js';
+import { AgentError } from '../../domain/errors.js';
 import { printable, redactText } from '../../domain/masking.js';
 import { withOneShotContext, write, type CliIo } from '../command-context.js';
 import { UsageError } from '../error-lines.js';
@@ -14,10 +15,10 @@ export interface ApplyArgs extends DiffArgs {
 
 /** One shot: push every changed component (`--all`: every one), record the ledger, exit 0 only if all applied. */
 export async function applyCommand(args: ApplyArgs & Readonly<Record<string, unknown>>, io: CliIo): Promise<number> {
-  if (args.dryRun) return diffCommand(args, io);
   const timeout = String(args.timeout ?? OPTIONS.timeout.default);
   const parsed = parseOptionValue(OPTIONS.timeout.value, timeout);
   if ('problem' in parsed) throw new UsageError(`--timeout ${parsed.problem}`, 'apply');
+  if (args.dryRun) return diffCommand(args, io);
   const timeoutMs = parsed.value as number;
   return withOneShotContext(args, io, { readOnly: false }, async (context) => {
     const result = await applyOnce(context, { all: args.all === true, timeoutMs });
@@ -39,6 +40,11 @@ export async function applyCommand(args: ApplyArgs & Readonly<Record<string, unk
     const applied = result.outcomes.length - failures;
     lines.push(`${applied} applied, ${failures + result.unfinished.length} failed, ${result.plan.changes.length - result.plan.push.length} not pushed`);
     write(io.stdout, lines.join('\n'));
+    if (result.ledgerError !== undefined) {
+      throw new AgentError(
+        `could not record what was applied in ${result.ledgerError}; the sidecar has it, but the next diff or apply will not know: make the state dir writable by this user or choose another --state-dir`,
+      );
+    }
     return failures + result.unfinished.length > 0 ? 1 : 0;
   });
 }
