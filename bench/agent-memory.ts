@@ -5,12 +5,15 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import type { NodeRuntime } from '../test/support/shipped-runtime.js';
 import { megabytes, sampleProcess } from './proc-stats.js';
 
 export interface MemorySample {
   readonly rssMb: number;
   readonly rssAnonMb: number;
   readonly rssFileMb: number;
+  /** VmHWM: the peak since start or since the bench last reset it (resetPeakRss). */
+  readonly peakRssMb: number;
   readonly heapUsedMb: number;
   readonly heapTotalMb: number;
   readonly externalMb: number;
@@ -29,16 +32,20 @@ export async function sampleAgentMemory(pid: number, httpAddress: string): Promi
     rssMb: megabytes(sample.rssBytes),
     rssAnonMb: megabytes(sample.rssAnonBytes),
     rssFileMb: megabytes(sample.rssFileBytes),
+    peakRssMb: megabytes(sample.peakRssBytes),
     heapUsedMb: metric(text, 'nodejs_heap_size_used_bytes'),
     heapTotalMb: metric(text, 'nodejs_heap_size_total_bytes'),
     externalMb: metric(text, 'nodejs_external_memory_bytes'),
   };
 }
 
-/** RSS of a Node process that loads nothing and waits: the floor under any Node agent on this machine. */
-export async function measureBareNodeRss(timeoutMs = 10_000): Promise<{ readonly rssMb: number; readonly rssAnonMb: number }> {
-  const child = spawn(process.execPath, ['-e', "process.stdout.write('ready\\n'); setInterval(() => {}, 60_000);"], {
-    env: { PATH: process.env.PATH },
+/**
+ * RSS of a Node process that loads nothing and waits, under the same runtime settings: the
+ * floor under any Node agent on this machine.
+ */
+export async function measureBareNodeRss(runtime: NodeRuntime, timeoutMs = 10_000): Promise<{ readonly rssMb: number; readonly rssAnonMb: number }> {
+  const child = spawn(process.execPath, [...runtime.execArgv, '-e', "process.stdout.write('ready\\n'); setInterval(() => {}, 60_000);"], {
+    env: { PATH: process.env.PATH, ...runtime.env },
     stdio: ['ignore', 'pipe', 'ignore'],
   });
   const exited = once(child, 'exit');

@@ -1,40 +1,59 @@
 /**
- * A diagnostic, not a figure: the agent binary's RSS under process-level memory settings that
- * need no code change (V8's young generation size, glibc's malloc arenas), each in a fresh
- * sandbox: after start, right after one 500-component release, and after an idle pause.
- *   node --import tsx bench/footprint-flags.ts [--idle-ms 10000]
+ * A diagnostic, not a figure: the agent binary's memory under process-level runtime settings
+ * (Node's flags on the command line, glibc's and libuv's environment), each in a fresh sandbox:
+ * RSS and RssAnon after start and a settling pause, the peak (VmHWM) during one 500-component
+ * release and the time until all of it was applied, then RSS and RssAnon some seconds later.
+ *   node --import tsx bench/footprint-flags.ts [--settle-ms 30000] [--after-ms 30000] [--only NAME]...
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import type { NodeRuntime } from '../test/support/shipped-runtime.js';
 import { sampleAgentMemory, type MemorySample } from './agent-memory.js';
+import { resetPeakRss } from './proc-stats.js';
 import { startSandbox } from './sandbox.js';
 import { measureScaleRelease } from './scale-release.js';
 
-const { values: args } = parseArgs({ options: { 'idle-ms': { type: 'string', default: '10000' } } });
-const idleMs = Number(args['idle-ms']);
+const { values: args } = parseArgs({
+  options: {
+    'settle-ms': { type: 'string', default: '30000' },
+    'after-ms': { type: 'string', default: '30000' },
+    only: { type: 'string', multiple: true },
+  },
+});
+const settleMs = Number(args['settle-ms']);
+const afterMs = Number(args['after-ms']);
 
-const variants: ReadonlyArray<readonly [string, NodeJS.ProcessEnv]> = [
-  ['defaults', {}],
-  ['--max-semi-space-size=1', { NODE_OPTIONS: '--max-semi-space-size=1' }],
-  ['MALLOC_ARENA_MAX=2', { MALLOC_ARENA_MAX: '2' }],
-  ['both', { NODE_OPTIONS: '--max-semi-space-size=1', MALLOC_ARENA_MAX: '2' }],
+const LOW_GC = ['--max-semi-space-size=1', '--single-threaded-gc', '--v8-pool-size=1'];
+const LOW_ENV = { MALLOC_ARENA_MAX: '2', UV_THREADPOOL_SIZE: '1' };
+
+const variants: ReadonlyArray<readonly [string, NodeRuntime]> = [
+  ['defaults', { execArgv: [], env: {} }],
+  ['semi-space=1', { execArgv: ['--max-semi-space-size=1'], env: {} }],
+  ['low-gc', { execArgv: LOW_GC, env: {} }],
+  ['low-gc+env', { execArgv: LOW_GC, env: LOW_ENV }],
+  ['low-gc+env+optimize-for-size', { execArgv: [...LOW_GC, '--optimize-for-size'], env: LOW_ENV }],
+  ['low-gc+env+lite-mode', { execArgv: [...LOW_GC, '--lite-mode'], env: LOW_ENV }],
 ];
 
 const show = (sample: MemorySample): string =>
-  `${sample.rssMb.toFixed(1)} MB (anon ${sample.rssAnonMb.toFixed(1)}, heap ${sample.heapUsedMb.toFixed(1)}/${sample.heapTotalMb.toFixed(1)})`;
+  `${sample.rssMb.toFixed(1)} (anon ${sample.rssAnonMb.toFixed(1)}, heap ${sample.heapUsedMb.toFixed(1)}/${sample.heapTotalMb.toFixed(1)})`;
 
-for (const [name, env] of variants) {
-  const sandbox = await startSandbox({ agentEnv: env });
+for (const [name, runtime] of variants.filter(([name]) => !args.only || args.only.includes(name))) {
+  const sandbox = await startSandbox({ agentExecArgv: runtime.execArgv, agentEnv: runtime.env });
   try {
     const pid = sandbox.agent.child.pid!;
     const http = String(sandbox.agent.logs().find((line) => line.message === 'agent started')?.http);
     await sandbox.waitForHeldPolls(10_000);
-    const start = await sampleAgentMemory(pid, http);
-    await measureScaleRelease(sandbox, 1);
-    const afterScale = await sampleAgentMemory(pid, http);
-    await delay(idleMs);
+    await delay(settleMs);
     const idle = await sampleAgentMemory(pid, http);
-    console.log(`${name.padEnd(26)} start ${show(start)} | after scale ${show(afterScale)} | +${idleMs / 1000} s ${show(idle)}`);
+    resetPeakRss(pid);
+    const [round] = await measureScaleRelease(sandbox, 1);
+    const peak = await sampleAgentMemory(pid, http);
+    await delay(afterMs);
+    const after = await sampleAgentMemory(pid, http);
+    console.log(
+      `${name.padEnd(30)} idle ${show(idle)} | release ${round!.allAppliedMs} ms, peak ${peak.peakRssMb.toFixed(1)} | +${afterMs / 1000} s ${show(after)}`,
+    );
   } finally {
     await sandbox.close();
   }

@@ -17,6 +17,7 @@ import type { ComponentId, DesiredState } from '../src/domain/component.js';
 import { EMPTY_LEDGER, type LedgerEntry, type LedgerState } from '../src/domain/ledger.js';
 import { freezeSnapshot, snapshotRevision, type NamespaceContent, type SourceSnapshot } from '../src/domain/snapshot.js';
 import { planChanges } from '../src/planner/plan-changes.js';
+import type { NodeRuntime } from '../test/support/shipped-runtime.js';
 import { changedComponents } from './reference-client.js';
 import { summarize } from './stats.js';
 
@@ -195,10 +196,11 @@ function measure(gc: () => void): MappingScaleResult {
   };
 }
 
-/** Runs the measurement in a fresh `node --expose-gc` process and returns what it printed. */
-export async function measureMappingScale(timeoutMs = 180_000): Promise<MappingScaleResult> {
+/** Runs the measurement in a fresh `node --expose-gc` process, under the runtime settings given, and returns what it printed. */
+export async function measureMappingScale(runtime: NodeRuntime, timeoutMs = 180_000): Promise<MappingScaleResult> {
   const script = fileURLToPath(import.meta.url);
-  const { stdout } = await promisify(execFile)(process.execPath, ['--expose-gc', '--import', 'tsx', script], {
+  const { stdout } = await promisify(execFile)(process.execPath, [...runtime.execArgv, '--expose-gc', '--import', 'tsx', script], {
+    env: { ...process.env, ...runtime.env },
     timeout: timeoutMs,
     maxBuffer: 1024 * 1024,
   });

@@ -3,7 +3,7 @@
  * `top` show, taken from outside so that measuring costs the measured process nothing.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 
 export interface ProcessSample {
   /** Resident set size, bytes (VmRSS). */
@@ -12,6 +12,8 @@ export interface ProcessSample {
   readonly rssAnonBytes: number;
   /** The file-backed part (mostly the node binary's own pages, shared by every Node process). */
   readonly rssFileBytes: number;
+  /** Peak resident set size (VmHWM) since start or since the last resetPeakRss(). */
+  readonly peakRssBytes: number;
   /** User + system CPU time consumed so far, milliseconds. */
   readonly cpuMs: number;
   /** When the sample was taken, performance.now() milliseconds. */
@@ -35,7 +37,12 @@ export function sampleProcess(pid: number): ProcessSample {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // After the name, field 3 (state) is index 0, so utime (14) and stime (15) are 11 and 12.
   const ticks = Number(fields[11]) + Number(fields[12]);
-  return { rssBytes: bytesOf('VmRSS'), rssAnonBytes: bytesOf('RssAnon'), rssFileBytes: bytesOf('RssFile'), cpuMs: (ticks * 1000) / clockTicksPerSecond(), at };
+  return { rssBytes: bytesOf('VmRSS'), rssAnonBytes: bytesOf('RssAnon'), rssFileBytes: bytesOf('RssFile'), peakRssBytes: bytesOf('VmHWM'), cpuMs: (ticks * 1000) / clockTicksPerSecond(), at };
+}
+
+/** Starts VmHWM again from the current RSS (Linux `clear_refs` 5), to read the peak of one stretch of work. */
+export function resetPeakRss(pid: number): void {
+  writeFileSync(`/proc/${pid}/clear_refs`, '5');
 }
 
 /** Share of one core used between two samples, in percent. */

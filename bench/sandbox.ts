@@ -38,6 +38,8 @@ function pushedFor(sidecar: FakeLayotto, client: Client): boolean {
 export interface SandboxOptions {
   /** Extra environment of the agent process, e.g. NODE_OPTIONS for --cpu-prof. */
   readonly agentEnv?: NodeJS.ProcessEnv;
+  /** Node's own flags for the agent process, before the script (some are refused in NODE_OPTIONS). */
+  readonly agentExecArgv?: readonly string[];
   /** Where the agent's state dir is created; the OS temp dir by default. */
   readonly stateDirParent?: string;
 }
@@ -61,6 +63,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     agent = startAgent(
       runArgs({ configService: apollo.url, appId: APP_ID, namespaces: [NAMESPACE.agent], sidecar: sidecar.address, stateDir }),
       options.agentEnv,
+      { execArgv: options.agentExecArgv ?? [] },
     );
     await agent.waitForLog((line) => line.message === 'agent started', 15_000, 'the agent to start');
     await waitUntil(() => pushedFor(sidecar, 'agent'), 15_000, 'the agent to push its initial set');

@@ -1,6 +1,8 @@
 /**
- * What `run` loads, seen from inside the shipped binary: a preload records, as the process exits,
- * Node's list of the built-in modules it loaded and every CommonJS file it required.
+ * What `run` loads, seen from inside the shipped binary under the image's runtime settings
+ * (`--lite-mode` among them, which has no WebAssembly: Node's fetch would fail there): a preload
+ * records, as the process exits, Node's list of the built-in modules it loaded and every
+ * CommonJS file it required.
  */
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -12,6 +14,7 @@ import { startFakeLayotto } from '../fakes/layotto-server.js';
 import { REDIS_RELEASE } from '../fixtures/namespaces.js';
 import { runArgs, startAgent } from '../support/agent-process.js';
 import { onCleanup, runCleanups, tempDir } from '../support/cleanups.js';
+import { shippedRuntime } from '../support/shipped-runtime.js';
 import { waitUntil } from '../support/wait.js';
 
 afterEach(runCleanups);
@@ -35,10 +38,12 @@ test('run fetches from Apollo and pushes without loading undici (fetch) or proto
   const report = join(stateDir, 'modules.json');
   await writeFile(preload, PRELOAD);
   apollo.publish('application', REDIS_RELEASE);
-  const agent = startAgent(runArgs({ configService: apollo.url, appId: 'orders', sidecar: sidecar.address, stateDir }), {
-    NODE_OPTIONS: `--import ${pathToFileURL(preload).href}`,
-    MODULE_REPORT: report,
-  });
+  const runtime = await shippedRuntime();
+  const agent = startAgent(
+    runArgs({ configService: apollo.url, appId: 'orders', sidecar: sidecar.address, stateDir }),
+    { ...runtime.env, NODE_OPTIONS: `--import ${pathToFileURL(preload).href}`, MODULE_REPORT: report },
+    { execArgv: runtime.execArgv },
+  );
   onCleanup(() => agent.stop('SIGKILL'));
   await sidecar.waitFor((s) => s.current('state/redis') !== undefined, 10_000);
   // A release after start: a long-poll answered, a fetch, a push.

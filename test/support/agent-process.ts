@@ -55,8 +55,8 @@ export function runArgs(target: RunTarget): string[] {
 }
 
 /** The agent binary; its stdout and stderr are checked for leaked secrets once it is stopped. */
-export function startAgent(args: readonly string[], env: NodeJS.ProcessEnv = {}): AgentProcess {
-  const agent = startNodeScript(BIN, args, env);
+export function startAgent(args: readonly string[], env: NodeJS.ProcessEnv = {}, options: NodeProcessOptions = {}): AgentProcess {
+  const agent = startNodeScript(BIN, args, env, options);
   return {
     ...agent,
     async stop(signal, timeoutMs) {
