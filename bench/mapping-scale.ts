@@ -15,7 +15,7 @@ import { promisify } from 'node:util';
 import { ReleaseGate } from '../src/app/release-gate.js';
 import type { ComponentId, DesiredState } from '../src/domain/component.js';
 import { EMPTY_LEDGER, type LedgerEntry, type LedgerState } from '../src/domain/ledger.js';
-import { freezeSnapshot, snapshotRevision, type NamespaceContent, type SourceSnapshot } from '../src/domain/snapshot.js';
+import { freezeSnapshot, namespaceRelease, snapshotRevision, type NamespaceContent, type SourceSnapshot } from '../src/domain/snapshot.js';
 import { planChanges } from '../src/planner/plan-changes.js';
 import type { NodeRuntime } from '../test/support/shipped-runtime.js';
 import { changedComponents } from './reference-client.js';
@@ -63,7 +63,7 @@ function release(changedValue: string): SourceSnapshot {
     }
   }
   const namespaces: NamespaceContent[] = [
-    { key: 'apollo:application', name: 'application', format: 'properties', configurations, releaseKey: changedValue, origin: 'apollo' },
+    namespaceRelease({ key: 'apollo:application', name: 'application', format: 'properties', configurations, releaseKey: changedValue, origin: 'apollo' }),
   ];
   return freezeSnapshot({ sourceId: SOURCE_ID, revision: snapshotRevision(namespaces), namespaces, observedAt: 0 });
 }

@@ -102,7 +102,17 @@ export class Agent extends EventEmitter<AgentEvents> {
       new LedgerStore(this.config.stateDir, this.logger, { cacheSecrets: this.config.cacheSecrets, metrics: this.metrics }),
     );
     this.sources = options.sources ?? createSources(this.config, this.logger, this.metrics);
-    this.gate = new ReleaseGate(this.config.components, this.sources.map((source) => source.id));
+    this.gate = this.createGate(this.config.components);
+  }
+
+  /** The gate over the current sources; a source that keeps a local copy is told each release the gate took. */
+  private createGate(rules: AgentConfig['components']): ReleaseGate {
+    const sources = this.sources;
+    return new ReleaseGate(
+      rules,
+      sources.map((source) => source.id),
+      (sourceId, release) => sources.find((source) => source.id === sourceId)?.accepted?.(release),
+    );
   }
 
   /**
@@ -188,7 +198,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       await Promise.allSettled(this.sourceTasks);
       this.sources = createSources(next, this.logger, this.metrics);
       // A fresh gate pushes nothing until every new source has delivered, so no half-read config goes out.
-      this.gate = new ReleaseGate(next.components, this.sources.map((source) => source.id));
+      this.gate = this.createGate(next.components);
       this.startSources();
     }
     if (next.sidecar !== previous.sidecar || next.maxPushBytes !== previous.maxPushBytes) {
@@ -211,7 +221,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       desired: this.desired.components,
       pushed: this.link?.pusher.status() ?? new Map(),
       ledger: this.ledger.state.components,
-      sources: [],
+      sources: this.sources.flatMap((source) => source.status()),
     });
   }
 

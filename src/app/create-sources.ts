@@ -10,7 +10,7 @@ import type { Source } from '../sources/source.js';
  * The sources a config asks for, lowest priority first: files are the base (the "File Agent"
  * boot-time dump), Apollo namespaces override them, so a switch flipped in Apollo always wins.
  */
-export function createSources(config: AgentConfig, logger: Logger, metrics: AgentMetrics, options: { readOnly?: boolean } = {}): Source[] {
+export function createSources(config: AgentConfig, logger: Logger, metrics: AgentMetrics): Source[] {
   const sources: Source[] = [];
   if (config.files.length > 0) sources.push(new FileSource({ paths: config.files, logger }));
   if (config.apollo) {
@@ -21,13 +21,12 @@ export function createSources(config: AgentConfig, logger: Logger, metrics: Agen
         cluster: apollo.cluster,
         namespaces: apollo.namespaces,
         ...(apollo.configServices ? { configServices: apollo.configServices } : {}),
-        ...(apollo.meta ? { meta: apollo.meta } : {}),
+        ...(apollo.meta ? { meta: [apollo.meta] } : {}),
         ...(apollo.accessKeySecret ? { accessKeySecret: apollo.accessKeySecret } : {}),
         ...(apollo.label ? { label: apollo.label } : {}),
         ...(apollo.ip ? { ip: apollo.ip } : {}),
         cacheDir: join(config.stateDir, 'apollo-cache'),
         cacheSecrets: config.cacheSecrets,
-        ...(options.readOnly ? { cacheReadOnly: true } : {}),
         logger,
         metrics,
       }),

@@ -40,10 +40,16 @@ export interface LoadedDesired {
 export async function loadDesired(context: OneShotContext): Promise<LoadedDesired> {
   // Before the Apollo cache in it is read or written.
   await checkStateDir(context.config.stateDir);
-  const sources = context.sources ?? createSources(context.config, context.logger, context.metrics, { readOnly: context.readOnly });
+  const sources = context.sources ?? createSources(context.config, context.logger, context.metrics);
+  // Only a command that may write (apply) tells the sources which releases mapped: the Apollo
+  // source caches those, as in `run`; a dry run's loads write nothing.
+  const writes: Promise<void>[] = [];
   const gate = new ReleaseGate(
     context.config.components,
     sources.map((source) => source.id),
+    (sourceId, release) => {
+      if (!context.readOnly) writes.push(Promise.resolve(sources.find((source) => source.id === sourceId)?.accepted?.(release)));
+    },
   );
   const problems: string[] = [];
   const snapshots = await Promise.allSettled(sources.map((source) => source.load()));
@@ -58,6 +64,7 @@ export async function loadDesired(context: OneShotContext): Promise<LoadedDesire
       problems.push(`${rejected.namespace} (release ${rejected.releaseKey}): ${rejected.error.message}`);
     }
   });
+  await Promise.all(writes);
   return { desired: gate.desired(), problems };
 }
 

@@ -25,7 +25,7 @@ interface GoodRelease {
 export class ReleaseGate {
   /** Per source, in the order the source lists its namespaces. */
   private readonly good = new Map<string, Map<string, GoodRelease>>();
-  /** Namespace key → releaseKey last rejected: a bad release is reported once, not on every later snapshot. */
+  /** Namespace key → identity of the release last rejected: a bad release is reported once, not on every later snapshot. */
   private readonly rejectedKeys = new Map<string, string>();
   private mapped: { readonly layers: readonly ParsedLayer[]; readonly desired: DesiredState } | undefined;
 
@@ -33,6 +33,8 @@ export class ReleaseGate {
     private rules: readonly ComponentRule[],
     /** Source ids, lowest priority first. */
     private readonly sourceOrder: readonly string[],
+    /** Told of every release taken as a namespace's last good one (a source caches only those). */
+    private readonly onAccepted: (sourceId: string, release: NamespaceContent) => void = () => undefined,
   ) {}
 
   /** Takes a source's new snapshot; returns the releases it had to reject. */
@@ -42,7 +44,8 @@ export class ReleaseGate {
     const rejected: RejectedRelease[] = [];
     for (const content of snapshot.namespaces) {
       const last = previous?.get(content.key);
-      const known = last?.content.releaseKey === content.releaseKey || this.rejectedKeys.get(content.key) === content.releaseKey;
+      // The identity alone (releaseKey and content hash) tells a release seen before.
+      const known = last?.content.identity === content.identity || this.rejectedKeys.get(content.key) === content.identity;
       if (known) {
         if (last) next.set(content.key, last);
         continue;
@@ -50,10 +53,11 @@ export class ReleaseGate {
       try {
         next.set(content.key, { content, layer: parseNamespace(content, this.rules, last?.layer) });
         this.rejectedKeys.delete(content.key);
+        this.onAccepted(snapshot.sourceId, content);
       } catch (error) {
         if (!(error instanceof MappingError)) throw error;
         rejected.push({ namespace: content.name, releaseKey: content.releaseKey, error });
-        this.rejectedKeys.set(content.key, content.releaseKey);
+        this.rejectedKeys.set(content.key, content.identity);
         if (last) next.set(content.key, last);
       }
     }

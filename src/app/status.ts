@@ -1,18 +1,10 @@
 import { compareCodeUnits, type ComponentId, type DesiredComponent } from '../domain/component.js';
 import type { LedgerEntry } from '../domain/ledger.js';
 import type { ComponentPushState } from '../push/push-request.js';
+import type { SourceNamespaceStatus } from '../sources/source.js';
 
-/** What a source reports for each of its namespaces (the sources' `status()`). */
-export interface SourceNamespaceStatus {
-  readonly sourceId: string;
-  readonly namespace: string;
-  readonly releaseKey?: string;
-  /** ms since epoch. */
-  readonly lastSuccessAt?: number;
-  readonly failing: boolean;
-  readonly error?: string;
-  readonly origin: 'apollo' | 'cache' | 'file' | 'none';
-}
+/** What a source reports for each of its namespaces: the sources' own type. */
+export type { SourceNamespaceStatus };
 
 /** Everything `/status` is built from, as the agent holds it at one moment. */
 export interface StatusInput {

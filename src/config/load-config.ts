@@ -183,6 +183,13 @@ function resolveSettings(
   }
   const namespaces = s.list('namespace');
   if (usesApollo && namespaces.length === 0) problems.push(`${s.label('namespace')}: at least one namespace is required`);
+  // Apollo matches names case-insensitively, `.properties` aside: two spellings are one namespace.
+  const seenNamespaces = new Set<string>();
+  for (const namespace of namespaces) {
+    const remote = namespace.toLowerCase().replace(/\.properties$/, '');
+    if (seenNamespaces.has(remote)) problems.push(`${s.label('namespace')}: ${namespace} is listed twice (Apollo names are case-insensitive)`);
+    seenNamespaces.add(remote);
+  }
 
   const sidecar = s.text('sidecar');
   if (sidecar !== undefined && !/^[^:\s]+:\d{1,5}$/.test(sidecar)) problems.push(`${s.label('sidecar')}: ${JSON.stringify(sidecar)} is not HOST:PORT`);

@@ -20,7 +20,7 @@ export class ConfigError extends AgentError {
 
 /** A source could not deliver content (Apollo unreachable, unreadable file). */
 export class SourceError extends AgentError {
-  override readonly name = 'SourceError';
+  override readonly name: string = 'SourceError';
   constructor(
     message: string,
     readonly sourceId: string,

@@ -1,5 +1,6 @@
 import { compareCodeUnits, componentId, type ComponentId, type DesiredComponent } from '../domain/component.js';
 import { hashSortedMetadata } from '../domain/hash.js';
+import { setOwn } from '../domain/own-record.js';
 import type { ReadOutcome } from './parsed-layer.js';
 
 /** One component's metadata as it is read: a later value for a key replaces the earlier one. */
@@ -13,12 +14,6 @@ export interface MetadataDraft {
 /** What reading one namespace gave: one draft per component id, and what it found besides. */
 export interface ReadDrafts extends ReadOutcome {
   readonly drafts: MetadataDraft[];
-}
-
-/** A key named `__proto__` is defined as an own property, not taken as the prototype. */
-export function setMetadata(metadata: Record<string, string>, key: string, value: string): void {
-  if (key === '__proto__') Object.defineProperty(metadata, key, { value, enumerable: true, writable: true, configurable: true });
-  else metadata[key] = value;
 }
 
 function inCodeUnitOrder(keys: readonly string[]): boolean {
@@ -63,7 +58,7 @@ export function freezeDraft(draft: MetadataDraft, options: FreezeOptions, like?:
     keys.sort(compareCodeUnits);
     values = keys.map((key) => metadata[key]!);
     metadata = {};
-    for (let index = 0; index < keys.length; index += 1) setMetadata(metadata, keys[index]!, values[index]!);
+    for (let index = 0; index < keys.length; index += 1) setOwn(metadata, keys[index]!, values[index]!);
   }
   if (like !== undefined && like.kind === draft.kind && like.name === draft.name && sameMetadata(like.metadata, keys, values)) {
     if (sameList(like.releaseKeys, options.releaseKeys)) return like;
@@ -112,7 +107,7 @@ export class ComponentGroups {
   }
 
   add(kind: string, name: string, key: string, value: string): void {
-    setMetadata(this.draft(kind, name).metadata, key, value);
+    setOwn(this.draft(kind, name).metadata, key, value);
   }
 
   drafts(): MetadataDraft[] {

@@ -67,6 +67,7 @@ function read(ns: NamespaceContent, rules: readonly ComponentRule[]): ReadDrafts
  * change, so a release that changes one key hashes one component.
  */
 export function parseNamespace(ns: NamespaceContent, rules: readonly ComponentRule[], previous?: ParsedLayer): ParsedLayer {
+  if (ns.undecodable !== undefined) throw new MappingError(`cannot map namespace ${ns.name}`, ns.name, [ns.undecodable]);
   const outcome = read(ns, rules);
   const { problems } = outcome;
   const components = freezeDrafts(outcome.drafts, {

@@ -1,5 +1,6 @@
 import type { NamespaceContent } from '../domain/snapshot.js';
-import { ComponentGroups, kindProblem, newDraft, setMetadata, type MetadataDraft, type ReadDrafts } from './component-groups.js';
+import { setOwn } from '../domain/own-record.js';
+import { ComponentGroups, kindProblem, newDraft, type MetadataDraft, type ReadDrafts } from './component-groups.js';
 import type { ParsedEntry } from './parsed-layer.js';
 import { claimingRules, ruleAppliesTo, type ComponentRule } from './rules.js';
 
@@ -99,7 +100,7 @@ function readConvention(configurations: Readonly<Record<string, string>>): Prope
       }
       lastPrefix = prefix;
     }
-    setMetadata(draft.metadata, key.slice(second + 1), configurations[key]!);
+    setOwn(draft.metadata, key.slice(second + 1), configurations[key]!);
   }
   return { drafts, skipped, overridden: [] };
 }

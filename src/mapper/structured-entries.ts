@@ -36,6 +36,13 @@ const VALUE_DEPTH = 3;
  */
 export const MAX_YAML_ALIAS_COUNT = 100;
 
+/**
+ * The yaml library parses a few MiB a second and cannot be interrupted: a larger YAML text
+ * would stall the agent (and /healthz) for seconds. JSON, parsed a hundred times faster, takes
+ * up to the 8 MiB body cap.
+ */
+export const MAX_YAML_BYTES = 1024 * 1024;
+
 interface Conversion {
   readonly problems: string[];
 }
@@ -173,13 +180,19 @@ class YamlReader {
 }
 
 function yamlToTree(text: string, conversion: Conversion): Tree {
+  const bytes = Buffer.byteLength(text);
+  if (bytes > MAX_YAML_BYTES) {
+    conversion.problems.push(`the YAML text is ${bytes} bytes, over the limit of ${MAX_YAML_BYTES}: split it into several namespaces or use JSON`);
+    return null;
+  }
   // Duplicate keys are found while reading, in linear time; the library's check is quadratic in a map's size.
   const doc = parseDocument(text, { uniqueKeys: false });
   if (doc.errors.length > 0) {
     conversion.problems.push(...doc.errors.map((error) => `invalid YAML: ${error.message}`));
     return null;
   }
-  const targets = resolveAliases(doc);
+  // Without a `*` there is no alias: the walk that finds their anchors is skipped.
+  const targets = text.includes('*') ? resolveAliases(doc) : new Map<Alias, YamlNode>();
   if (targets.size > 0) {
     try {
       doc.toJS({ maxAliasCount: MAX_YAML_ALIAS_COUNT });

@@ -17,7 +17,10 @@
  *   apollo.setHoldMs(ms)            change the hold of polls started from now on
  *   apollo.setFault(fault, { paths = 'all', times })
  *                                   fault: { mode: 'status', status } | { mode: 'reset' } | { mode: 'hang' }
- *                                   | { mode: 'malformed' } | { mode: 'wrongShape' } | null (clear);
+ *                                   | { mode: 'malformed' } (an HTML page, 200) | { mode: 'truncated' } (half a
+ *                                   release, 200) | { mode: 'wrongShape' } | { mode: 'redirect', location }
+ *                                   (302 to another URL, the rest of the path kept) | { mode: 'raw', body, headers? }
+ *                                   (200 with exactly that body: `null`, a huge or gzip-bombed one) | null (clear);
  *                                   paths: 'configs' | 'notifications' | 'meta' | 'all';
  *                                   times: how many matching requests fail (default: until cleared)
  *   apollo.setMetaServices(urls)    what /services/config lists (null: this service)
@@ -56,7 +59,10 @@ export type FakeFault =
   | { readonly mode: 'reset' }
   | { readonly mode: 'hang' }
   | { readonly mode: 'malformed' }
-  | { readonly mode: 'wrongShape' };
+  | { readonly mode: 'truncated' }
+  | { readonly mode: 'wrongShape' }
+  | { readonly mode: 'redirect'; readonly location: string }
+  | { readonly mode: 'raw'; readonly body: string | Buffer; readonly headers?: Readonly<Record<string, string>> };
 
 export type FaultPaths = 'configs' | 'notifications' | 'meta' | 'all';
 
@@ -256,8 +262,26 @@ export async function startFakeApollo(options: FakeApolloOptions = {}): Promise<
       case 'malformed':
         answer(res, record, 200, '<html><body>502 Bad Gateway</body></html>');
         return true;
+      case 'truncated': {
+        const whole = JSON.stringify({ appId, cluster, namespaceName: record.segments[3] ?? '', configurations: { a: 'b' }, releaseKey: 'truncated' });
+        answer(res, record, 200, whole.slice(0, Math.floor(whole.length / 2)));
+        return true;
+      }
       case 'wrongShape':
         answer(res, record, 200, record.kind === 'configs' ? { appId, configurations: 'not-a-map' } : { unexpected: true });
+        return true;
+      case 'raw':
+        record.status = 200;
+        record.answeredAt = Date.now();
+        record.answeredAtHr = performance.now();
+        res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(active.fault.body), ...active.fault.headers });
+        res.end(active.fault.body);
+        return true;
+      case 'redirect':
+        record.status = 302;
+        record.answeredAt = Date.now();
+        record.answeredAtHr = performance.now();
+        res.writeHead(302, { Location: `${active.fault.location.replace(/\/+$/, '')}${req.url ?? '/'}` }).end();
         return true;
     }
   }

@@ -6,7 +6,7 @@ import { silentLogger, type Logger } from '../../src/observability/logger.js';
 import { createMetrics, type AgentMetrics } from '../../src/observability/metrics.js';
 import { ApolloHttp } from '../../src/sources/apollo/apollo-http.js';
 import { ConfigServiceLocator } from '../../src/sources/apollo/config-service-locator.js';
-import { NotificationPoller, type ChangeHandler, type NamespaceNotification } from '../../src/sources/apollo/notification-poller.js';
+import { NotificationPoller, type NotificationListener, type NamespaceNotification } from '../../src/sources/apollo/notification-poller.js';
 import { startFakeApollo, type FakeApollo } from '../fakes/apollo-server.js';
 import { waitUntil as waitFor } from '../support/wait.js';
 import { capturingLogger } from '../support/capturing-logger.js';
@@ -29,7 +29,7 @@ async function counted(metrics: AgentMetrics, result: string): Promise<number> {
 interface Rig {
   poller: NotificationPoller;
   metrics: AgentMetrics;
-  run(handler: ChangeHandler): Promise<void>;
+  run(handler: NotificationListener): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -76,7 +76,7 @@ function rig(options: {
   };
 }
 
-const settleAll: ChangeHandler = async (changes) => new Set(changes.map((change) => change.namespace));
+const settleAll: NotificationListener = () => undefined;
 
 test('one long-poll at a time, ~one per hold period, changes handed over with their ids and messages', async (t) => {
   const apollo = await fake({ appId: 'app', holdMs: 300 });
@@ -90,9 +90,8 @@ test('one long-poll at a time, ~one per hold period, changes handed over with th
   }, 2);
   t.after(() => clearInterval(sampler));
 
-  void poll.run(async (changes) => {
+  void poll.run((changes) => {
     seen.push([...changes]);
-    return new Set(changes.map((change) => change.namespace));
   });
   const notifications = () => apollo.requests.filter((request) => request.kind === 'notifications');
   await waitFor(() => seen.length === 1);
@@ -163,9 +162,8 @@ test('an immediate 200 that announces nothing new backs off instead of spinning'
   t.after(() => poll.stop());
   let handled = 0;
   const started = Date.now();
-  void poll.run(async (changes) => {
+  void poll.run(() => {
     handled += 1;
-    return new Set(changes.map((change) => change.namespace));
   });
   await waitFor(() => calls >= 4);
   const elapsed = Date.now() - started;
@@ -175,20 +173,61 @@ test('an immediate 200 that announces nothing new backs off instead of spinning'
   assert.ok(elapsed >= 340, `four stale answers took ${elapsed} ms`);
 });
 
-test('a namespace whose fetch failed is announced again, after a backoff', async (t) => {
+test('an id that brought nothing new is sent back as the previous one; announced again, it is believed', async (t) => {
   const apollo = await fake({ appId: 'app', holdMs: 5000 });
   apollo.publish('application', { a: '1' });
   const poll = rig({ urls: [apollo.url], namespaces: ['application'] });
   t.after(() => poll.stop());
-  const calls: number[] = [];
-  void poll.run(async (changes) => {
-    calls.push(Date.now());
-    return calls.length < 3 ? new Set() : new Set(changes.map((change) => change.namespace));
+  const seen: NamespaceNotification[] = [];
+  void poll.run((changes) => {
+    seen.push(...changes);
+    // The repository found nothing new behind each announcement (a 304).
+    for (const change of changes) poll.poller.settle(change.namespace, change.notificationId, false);
   });
-  await waitFor(() => calls.length === 3 && apollo.openPolls() === 1);
-  assert.ok(calls[1]! - calls[0]! >= 50, 'backed off after the first failure');
-  assert.ok(calls[2]! - calls[1]! >= 100, 'longer after the second');
-  assert.equal(calls.length, 3, 'settled: the next poll is held, not answered with the same change');
+  await waitFor(() => seen.length === 1 && apollo.openPolls() === 1);
+  apollo.publish('application', { a: '2' });
+  // Probation: the new id brought nothing, so the previous one is sent and the server names the new one again.
+  await waitFor(() => seen.length === 3 && apollo.openPolls() === 1);
+  const ids = apollo.requests.filter((request) => request.kind === 'notifications').map((request) => JSON.parse(request.query['notifications']!)[0].notificationId as number);
+  assert.deepEqual(ids, [-1, 1, 1, 2]);
+  assert.deepEqual(seen.map((change) => change.notificationId), [1, 2, 2]);
+});
+
+test('a bogus notificationId far ahead of the server does not silence later releases', async (t) => {
+  const apollo = await fake({ appId: 'app', holdMs: 5000 });
+  apollo.publish('application', { a: '1' });
+  // A proxy in front of Apollo that once answers an id far ahead of the server's.
+  let bogus = true;
+  const proxy = createServer((request, response) => {
+    const url = request.url ?? '/';
+    if (bogus && url.includes('/notifications/v2') && url.includes('%22notificationId%22%3A1')) {
+      bogus = false;
+      response.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify([{ namespaceName: 'application', notificationId: Number.MAX_SAFE_INTEGER }]));
+      return;
+    }
+    void fetch(`${apollo.url}${url}`).then(async (answer) => {
+      response.writeHead(answer.status, { 'Content-Type': 'application/json' }).end(await answer.text());
+    }, () => response.destroy());
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => {
+    proxy.close(() => resolve());
+    proxy.closeAllConnections();
+  }));
+  const poll = rig({ urls: [`http://127.0.0.1:${(proxy.address() as AddressInfo).port}`], namespaces: ['application'] });
+  t.after(() => poll.stop());
+  const seen: number[] = [];
+  void poll.run((changes) => {
+    for (const change of changes) {
+      seen.push(change.notificationId);
+      // Only the real release (id 2) brings new content.
+      poll.poller.settle(change.namespace, change.notificationId, change.notificationId === 2);
+    }
+  });
+  await waitFor(() => seen.length === 2 && apollo.openPolls() === 1);
+  apollo.publish('application', { a: '2' });
+  await waitFor(() => seen.includes(2));
+  assert.deepEqual(seen, [1, Number.MAX_SAFE_INTEGER, 2]);
 });
 
 test('401: one clear error per streak, retried with backoff', async (t) => {
@@ -199,9 +238,8 @@ test('401: one clear error per streak, retried with backoff', async (t) => {
   t.after(() => poll.stop());
   const handled: number[] = [];
   const started = Date.now();
-  void poll.run(async (changes) => {
+  void poll.run((changes) => {
     handled.push(changes.length);
-    return new Set(changes.map((change) => change.namespace));
   });
   await waitFor(() => apollo.requests.filter((request) => request.status === 401).length >= 5);
   const elapsed = Date.now() - started;

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { ConfigError, SourceError } from '../../src/domain/errors.js';
+import { SourceError } from '../../src/domain/errors.js';
+import { ApolloNotFoundError } from '../../src/sources/apollo/namespace-repository.js';
 import type { SourceSnapshot } from '../../src/domain/snapshot.js';
 import { createMetrics, type AgentMetrics } from '../../src/observability/metrics.js';
 import { ApolloSource, type ApolloSourceOptions } from '../../src/sources/apollo/apollo-source.js';
@@ -74,7 +75,11 @@ function watch(options: Partial<ApolloSourceOptions>): Watching {
   const { source, metrics, lines } = makeSource(options);
   const snapshots: SourceSnapshot[] = [];
   const controller = new AbortController();
-  const running = source.watch((snapshot) => snapshots.push(snapshot), controller.signal);
+  // As the release gate would for releases that map: the source caches only those.
+  const running = source.watch((snapshot) => {
+    snapshots.push(snapshot);
+    for (const release of snapshot.namespaces) source.accepted(release);
+  }, controller.signal);
   const stop = async (): Promise<void> => {
     controller.abort();
     await running;
@@ -87,11 +92,12 @@ function configsOf(snapshot: SourceSnapshot | undefined, namespace: string): Rea
   return snapshot?.namespaces.find((ns) => ns.name === namespace)?.configurations;
 }
 
-test('load: every namespace, lowest priority first, json content, 404 as empty', async () => {
+test('load: every namespace, lowest priority first, json content', async () => {
   const apollo = await fake();
   const release = apollo.publish('application', { 'state.redis.host': 'h1' });
   apollo.publishContent('gateway.json', '{"state":{"redis":{"port":"1"}}}');
-  const { source, metrics } = makeSource({ configServices: [apollo.url], namespaces: ['application.properties', 'gateway.json', 'unreleased'] });
+  apollo.publish('empty', {});
+  const { source, metrics } = makeSource({ configServices: [apollo.url], namespaces: ['application.properties', 'gateway.json', 'empty'] });
   const snapshot = await source.load();
   assert.equal(snapshot.sourceId, 'apollo');
   assert.ok(Object.isFrozen(snapshot) && Object.isFrozen(snapshot.namespaces[0]) && Object.isFrozen(snapshot.namespaces[0]?.configurations));
@@ -100,7 +106,7 @@ test('load: every namespace, lowest priority first, json content, 404 as empty',
     [
       ['apollo:application.properties', 'properties', 'apollo'],
       ['apollo:gateway.json', 'json', 'apollo'],
-      ['apollo:unreleased', 'properties', 'apollo'],
+      ['apollo:empty', 'properties', 'apollo'],
     ],
   );
   assert.deepEqual(snapshot.namespaces[0]?.configurations, { 'state.redis.host': 'h1' });
@@ -108,10 +114,24 @@ test('load: every namespace, lowest priority first, json content, 404 as empty',
   assert.deepEqual(snapshot.namespaces[1]?.configurations, { content: '{"state":{"redis":{"port":"1"}}}' });
   assert.deepEqual(snapshot.namespaces[2]?.configurations, {});
   assert.ok(snapshot.revision.includes(release.releaseKey));
-  assert.equal(await counterValue(metrics.apolloFetches, { result: 'ok' }), 2);
-  assert.equal(await counterValue(metrics.apolloFetches, { result: 'not_found' }), 1);
+  assert.equal(await counterValue(metrics.apolloFetches, { result: 'ok' }), 3);
   const fetched = apollo.requests.filter((request) => request.kind === 'configs').map((request) => request.segments[3]);
-  assert.deepEqual(fetched.sort(), ['application', 'gateway.json', 'unreleased'], '.properties is stripped on the wire');
+  assert.deepEqual(fetched.sort(), ['application', 'empty', 'gateway.json'], '.properties is stripped on the wire');
+});
+
+test('load: a 404 (a wrong appId, cluster or namespace) is an error naming all three, never an empty namespace', async () => {
+  const apollo = await fake();
+  apollo.publish('application', { a: '1' });
+  const cacheDir = await tempDir();
+  for (const options of [{ appId: 'wrong-app' }, { namespaces: ['application', 'missing'] }]) {
+    const { source } = makeSource({ configServices: [apollo.url], cacheDir, ...options });
+    await assert.rejects(source.load(), (error: unknown) => {
+      assert.ok(error instanceof ApolloNotFoundError, String(error));
+      const namespace = options.appId ? 'application' : 'missing';
+      assert.equal(error.message, `Apollo has no release of namespace ${namespace} (appId ${options.appId ?? 'app'}, cluster default): check the app id, cluster and namespace names`);
+      return true;
+    });
+  }
 });
 
 test('watch: first snapshot at once, then one per real release; only the changed namespace is fetched', async () => {
@@ -139,13 +159,14 @@ test('watch: first snapshot at once, then one per real release; only the changed
   assert.deepEqual(JSON.parse(fetch?.query['messages'] ?? 'null'), { details: { 'app+default+shared': next.notificationId } });
   assert.ok(w.snapshots[1]!.observedAt >= w.snapshots[0]!.observedAt);
 
-  // A release with identical content is not a change; the next real one is.
-  apollo.publish('shared', { s: '2' });
-  await waitFor(() => apollo.requests.filter((request) => request.kind === 'configs' && request.status === 200).length === 2);
-  apollo.publish('application', { a: '3' });
+  // A release with identical content is still a release (its identity is releaseKey and content);
+  // the gate and planner find nothing to push in it.
+  const same = apollo.publish('shared', { s: '2' });
   await waitFor(() => w.snapshots.length === 3);
-  assert.deepEqual(configsOf(w.snapshots[2], 'application'), { a: '3' });
-  assert.equal(w.snapshots.length, 3);
+  assert.equal(w.snapshots[2]?.namespaces[1]?.releaseKey, same.releaseKey);
+  apollo.publish('application', { a: '3' });
+  await waitFor(() => w.snapshots.length === 4);
+  assert.deepEqual(configsOf(w.snapshots[3], 'application'), { a: '3' });
   assert.ok((await counterValue(w.metrics.apolloFetches, { result: 'not_modified' })) >= 2);
   await w.stop();
   await waitFor(() => apollo.openPolls() === 0);
@@ -162,19 +183,47 @@ test('watch: polls are paced by the hold, and nothing is emitted without a relea
   assert.equal(w.snapshots.length, 1);
 });
 
-test('a deleted release empties the namespace; a namespace released later appears', async () => {
+test('404 in watch: a namespace never served counts as empty; one served keeps its content and is retried', async () => {
   const apollo = await fake();
   apollo.publish('application', { a: '1' });
   const w = watch({ configServices: [apollo.url], namespaces: ['application', 'late.yaml'] });
   await waitFor(() => w.snapshots.length === 1);
-  assert.deepEqual(configsOf(w.snapshots[0], 'late.yaml'), {});
+  assert.deepEqual(configsOf(w.snapshots[0], 'late.yaml'), { content: '' });
+  const warning = w.lines.find((line) => line.message.startsWith('Apollo has no release of this namespace'));
+  assert.deepEqual([warning?.['namespace'], warning?.['appId'], warning?.['cluster']], ['late.yaml', 'app', 'default']);
+  assert.match(w.source.status().find((s) => s.namespace === 'late.yaml')?.error ?? '', /no release of namespace late\.yaml \(appId app, cluster default\)/);
   apollo.publishContent('late.yaml', 'state:\n  redis: {}\n');
   await waitFor(() => w.snapshots.length === 2);
   assert.deepEqual(configsOf(w.snapshots[1], 'late.yaml'), { content: 'state:\n  redis: {}\n' });
+
+  // A proxy's stray 404 (or a deleted release) must not unload what Apollo served.
+  await waitFor(() => apollo.openPolls() === 1);
   apollo.deleteRelease('application');
+  await waitFor(() => w.lines.filter((line) => line.message === 'Apollo namespace could not be fetched; retrying after backoff' && line['namespace'] === 'application').length >= 2);
+  assert.equal(w.snapshots.length, 2, 'nothing emitted: the served content stays');
+  const status = w.source.status().find((s) => s.namespace === 'application');
+  assert.equal(status?.failing, true);
+  assert.match(status?.error ?? '', /appId app, cluster default/);
+  apollo.publish('application', { a: '2' });
   await waitFor(() => w.snapshots.length === 3);
-  assert.deepEqual(configsOf(w.snapshots[2], 'application'), {});
-  assert.ok((await counterValue(w.metrics.apolloFetches, { result: 'not_found' })) >= 2);
+  assert.deepEqual(configsOf(w.snapshots[2], 'application'), { a: '2' });
+});
+
+test('a cached copy does not outlive a 404: the namespace becomes empty, and so does its cache', async () => {
+  const apollo = await fake();
+  const cacheDir = await tempDir();
+  apollo.publish('application', { a: '1' });
+  const first = watch({ configServices: [apollo.url], cacheDir });
+  const cacheFile = join(cacheDir, 'app', 'config-cache', 'app+default+application.properties');
+  await waitFor(async () => /^a=1$/m.test(await readFile(cacheFile, 'utf8').catch(() => '')));
+  await first.stop();
+  // A cache whose header cannot be read: content without a releaseKey.
+  await writeFile(cacheFile, 'a=1\n');
+  apollo.deleteRelease('application');
+  const w = watch({ configServices: [apollo.url], cacheDir });
+  await waitFor(() => w.snapshots.length === 1);
+  assert.deepEqual(configsOf(w.snapshots[0], 'application'), {});
+  await waitFor(async () => !/^a=1$/m.test(await readFile(cacheFile, 'utf8')));
 });
 
 test('failover: a dead and a hanging config service are skipped for a live one', async () => {
@@ -204,7 +253,7 @@ test('meta discovery: services listed by the meta server, a dead one skipped, th
   apollo.publish('application', { a: 'via-meta' });
   apollo.setMetaServices([await deadUrl(), apollo.url]);
   // Interval 0: every request asks the meta server first.
-  const { source } = makeSource({ meta: apollo.metaUrl, metaRefreshIntervalMs: 0, random: () => 0.999 });
+  const { source } = makeSource({ meta: [apollo.metaUrl], metaRefreshIntervalMs: 0, random: () => 0.999 });
   assert.deepEqual(configsOf(await source.load(), 'application'), { a: 'via-meta' });
   const meta = apollo.requests.filter((request) => request.kind === 'meta');
   assert.equal(meta.length, 1);
@@ -221,10 +270,12 @@ test('cache: written after a fetch, used while Apollo is down, then Apollo catch
   const apollo = await fake();
   const cacheDir = await tempDir();
   const first = apollo.publish('application', { 'state.redis.host': 'cached:1', 'odd key=': 'é\n' });
-  const { source } = makeSource({ configServices: [apollo.url], cacheDir });
-  await source.load();
   const cacheFile = join(cacheDir, 'app', 'config-cache', 'app+default+application.properties');
-  assert.match(await readFile(cacheFile, 'utf8'), /^state\.redis\.host=cached:1$/m);
+  await makeSource({ configServices: [apollo.url], cacheDir }).source.load();
+  await assert.rejects(readFile(cacheFile, 'utf8'), { code: 'ENOENT' }, 'a one-shot load writes nothing');
+  const writer = watch({ configServices: [apollo.url], cacheDir });
+  await waitFor(async () => /^state\.redis\.host=cached:1$/m.test(await readFile(cacheFile, 'utf8').catch(() => '')));
+  await writer.stop();
 
   await apollo.stop();
   const down = makeSource({ configServices: [apollo.url], cacheDir });
@@ -263,7 +314,9 @@ test('load fails with a SourceError only when a namespace is neither in Apollo n
   const cacheDir = await tempDir();
   apollo.publish('application', { a: '1' });
   apollo.publish('second', { b: '1' });
-  await makeSource({ configServices: [apollo.url], cacheDir }).source.load();
+  const writer = watch({ configServices: [apollo.url], cacheDir });
+  await waitFor(() => writer.source.status().every((s) => s.lastSuccessAt !== undefined) && apollo.openPolls() === 1);
+  await writer.stop();
   await apollo.stop();
   const { source } = makeSource({ configServices: [apollo.url], cacheDir, namespaces: ['application', 'second'] });
   await assert.rejects(source.load(), (error: unknown) => {
@@ -279,7 +332,7 @@ test('watch without Apollo or cache emits nothing until Apollo answers', async (
   const apollo = await fake();
   await apollo.stop();
   const w = watch({ configServices: [apollo.url] });
-  await waitFor(() => w.lines.some((line) => line.message === 'Apollo namespace could not be fetched'));
+  await waitFor(() => w.lines.some((line) => line.message === 'Apollo namespace could not be fetched; retrying after backoff'));
   assert.equal(w.snapshots.length, 0);
   await apollo.start();
   apollo.publish('application', { a: 'back' });
@@ -287,42 +340,50 @@ test('watch without Apollo or cache emits nothing until Apollo answers', async (
   assert.deepEqual(configsOf(w.snapshots[0], 'application'), { a: 'back' });
 });
 
-for (const [label, arrange] of [
-  ['malformed', (apollo: FakeApollo) => apollo.setFault({ mode: 'malformed' }, { paths: 'configs', times: 1 })],
-  ['wrong-shape', (apollo: FakeApollo) => apollo.setFault({ mode: 'wrongShape' }, { paths: 'configs', times: 1 })],
+for (const [label, fault] of [
+  ['an HTML page with status 200', { mode: 'malformed' }],
+  ['JSON of the wrong shape', { mode: 'wrongShape' }],
+  ['a 500', { mode: 'status', status: 500 }],
 ] as const) {
-  test(`a ${label} release is rejected whole: last good kept, logged, counted`, async () => {
+  test(`/configs answering ${label} is a transport fault: nothing emitted, retried with backoff, the release taken once it clears`, async () => {
     const apollo = await fake();
     apollo.publish('application', { a: '1' });
     const w = watch({ configServices: [apollo.url] });
     await waitFor(() => w.snapshots.length === 1 && apollo.openPolls() === 1);
-    arrange(apollo);
+    apollo.setFault(fault, { paths: 'configs' });
     apollo.publish('application', { a: '2' });
-    await waitFor(() => w.lines.some((line) => line.message.startsWith('Apollo release rejected')));
-    assert.equal(await counterValue(w.metrics.releasesRejected, { namespace: 'application' }), 1);
-    const logged = w.lines.find((line) => line.message.startsWith('Apollo release rejected'));
-    assert.equal(logged?.['namespace'], 'application');
-    assert.equal(typeof logged?.['reason'], 'string');
-    apollo.publish('application', { a: '3' });
-    await waitFor(() => w.snapshots.length === 2);
-    assert.deepEqual(configsOf(w.snapshots[1], 'application'), { a: '3' }, 'nothing of the bad release was emitted');
+    const retries = (): LogLine[] => w.lines.filter((line) => line.message === 'Apollo namespace could not be fetched; retrying after backoff');
+    await waitFor(() => retries().length >= 3);
+    assert.equal(w.snapshots.length, 1, 'nothing of the fault was emitted');
+    assert.equal(await counterValue(w.metrics.releasesRejected, { namespace: 'application' }), 0);
+    const delays = retries().map((line) => Number(line['delayMs']));
+    assert.ok(delays[2]! >= delays[0]!, `backoff grows: ${delays.join(', ')}`);
+    assert.equal(w.source.status()[0]?.failing, true);
+    const cleared = Date.now();
+    apollo.setFault(null);
+    await waitFor(() => w.snapshots.length === 2, 5_000);
+    assert.ok(Date.now() - cleared < 5_000);
+    assert.deepEqual(configsOf(w.snapshots[1], 'application'), { a: '2' });
+    assert.equal(w.source.status()[0]?.failing, false);
   });
 }
 
-test('an oversized body is rejected, the last good content stays; a large value alone is not (the push size limit is downstream)', async () => {
+test('a body over the size limit is a transport fault, the last good content stays; a large value alone is content (the push size limit is downstream)', async () => {
   const apollo = await fake();
   apollo.publish('application', { a: '1' });
   const w = watch({ configServices: [apollo.url], maxBodyBytes: 64 * 1024 });
   await waitFor(() => w.snapshots.length === 1 && apollo.openPolls() === 1);
   apollo.publish('application', { a: 'x'.repeat(32 * 1024) });
   await waitFor(() => w.snapshots.length === 2 && apollo.openPolls() === 1);
+  assert.equal(configsOf(w.snapshots[1], 'application')?.['a']?.length, 32 * 1024);
   const many: Record<string, string> = {};
   for (let i = 0; i < 200; i += 1) many[`key.${i}`] = 'y'.repeat(500);
   apollo.publish('application', many);
-  await waitFor(() => w.lines.filter((line) => line.message.startsWith('Apollo release rejected')).length === 1);
-  assert.equal(await counterValue(w.metrics.releasesRejected, { namespace: 'application' }), 1);
+  await waitFor(() => w.lines.some((line) => line.message === 'Apollo namespace could not be fetched; retrying after backoff' && /exceeds 65536 bytes/.test(String(line['error']))));
   assert.equal(w.snapshots.length, 2, 'the last good content stays');
-  assert.equal(configsOf(w.snapshots[1], 'application')?.['a']?.length, 32 * 1024);
+  apollo.publish('application', { a: '3' });
+  await waitFor(() => w.snapshots.length === 3, 5_000);
+  assert.deepEqual(configsOf(w.snapshots[2], 'application'), { a: '3' });
 });
 
 test('access key: every request is signed and accepted', async () => {
@@ -364,18 +425,4 @@ test('stopping a watch resolves and leaves no poll open', async () => {
   await w.stop();
   assert.ok(Date.now() - started < 1000);
   await waitFor(() => apollo.openPolls() === 0);
-});
-
-test('invalid options are reported together as a ConfigError', () => {
-  assert.throws(
-    () => makeSource({ appId: '', namespaces: ['app', 'APP.properties'], pollTimeoutMs: 0, backoff: { initialMs: -1 }, configServices: [] }),
-    (error: unknown) => {
-      assert.ok(error instanceof ConfigError);
-      assert.equal(error.problems.length, 5);
-      assert.match(error.message, /listed twice/);
-      assert.match(error.message, /pollTimeoutMs/);
-      assert.match(error.message, /config service URL or a meta server URL/);
-      return true;
-    },
-  );
 });

@@ -74,9 +74,12 @@ const rejectedTotal = (http: string, namespace: string): Promise<number | undefi
 
 const logTime = (line: LogLine): number => Date.parse(String(line.timestamp));
 
-/** The Apollo client's "retrying after backoff" lines since `since`, each with the delay it chose. */
+/**
+ * The long-poll's "retrying after backoff" lines since `since`, each with the delay it chose. The
+ * poll and each namespace's fetch back off apart (one backoff per loop), so only the poll's are taken.
+ */
 function backoffLogs(agent: AgentProcess, since: number): LogLine[] {
-  return agent.logs().filter((l) => l.source === 'apollo' && typeof l.delayMs === 'number' && logTime(l) >= since - 5);
+  return agent.logs().filter((l) => l.message === 'Apollo long-poll failed; retrying after backoff' && logTime(l) >= since - 5);
 }
 
 /**
@@ -116,14 +119,15 @@ describe('faults: Apollo', () => {
       apollo.publish('application', during);
       const failedPolls = (): RecordedRequest[] =>
         apollo.requests.slice(since).filter((r) => r.kind === 'notifications' && r.status !== 200);
-      await waitUntil(() => failedPolls().length >= 2 && backoffLogs(agent, faultAt).length >= 3, 10_000, 'two failed long-polls');
+      await waitUntil(() => failedPolls().length >= 3 && backoffLogs(agent, faultAt).length >= 3, 15_000, 'three failed long-polls');
       apollo.setFault(null);
 
       const window = apollo.requests.slice(since);
-      assert.ok(window.length <= 6, `no tight loop: ${window.length} requests (${window.map((r) => `${r.kind}:${r.status}`).join(', ')})`);
-      const notified = apollo.requests.find((r) => r.kind === 'notifications' && r.status === 200 && r.answeredAt! >= faultAt)!;
-      const [first, second] = failedPolls();
-      assertBackoff(backoffLogs(agent, faultAt), [first!.receivedAt - notified.answeredAt!, second!.receivedAt - first!.receivedAt]);
+      // Two loops back off apart: the long-poll and the namespace's fetch.
+      assert.ok(window.length <= 12, `no tight loop: ${window.length} requests (${window.map((r) => `${r.kind}:${r.status}`).join(', ')})`);
+      // The poll announces and goes on; the failed polls after it are what backs off.
+      const [first, second, third] = failedPolls();
+      assertBackoff(backoffLogs(agent, faultAt), [second!.receivedAt - first!.receivedAt, third!.receivedAt - second!.receivedAt]);
       assert.equal(sidecar.current('state/redis')?.disasterSwitch, 'off', 'nothing new was pushed during the outage');
 
       await waitApplied(agent, 'state/redis', componentsOf(during).get('state/redis')!, 10_000);
@@ -175,30 +179,69 @@ describe('faults: Apollo', () => {
     await waitApplied(agent, 'lock/redis', componentsOf(after).get('lock/redis')!, 15_000);
   });
 
-  for (const mode of ['malformed', 'wrongShape'] as const) {
-    it(`a ${mode} /configs answer: that release is rejected whole and counted, the last good stays, a later good release is applied`, async () => {
+  for (const mode of ['malformed', 'truncated', 'wrongShape'] as const) {
+    it(`a release made while /configs answers ${mode} 200s is a transport fault: nothing applied, then applied within 5 s of recovery`, async (t) => {
       const { apollo, sidecar, agent, http } = await sandbox();
       await converged(sidecar, componentsOf(BASE));
       await polling(apollo);
-      assert.equal(await rejectedTotal(http, 'application'), 0, 'present at 0 before the first rejection');
       const before = sidecar.calls.length;
-      apollo.setFault({ mode }, { paths: 'configs', times: 1 });
-      apollo.publish('application', { ...BASE, 'state.redis.disasterSwitch': 'on' });
-      await agent.waitForLog((l) => l.level === 'error' && /release rejected/.test(l.message) && l.namespace === 'application', 10_000, 'the rejection');
-      assert.equal(await rejectedTotal(http, 'application'), 1);
+      const faultAt = Date.now();
+      apollo.setFault({ mode }, { paths: 'configs' });
+      const during = { ...BASE, 'state.redis.disasterSwitch': 'on' };
+      apollo.publish('application', during);
+      const retries = (): LogLine[] =>
+        agent.logs().filter((l) => l.message === 'Apollo namespace could not be fetched; retrying after backoff' && logTime(l) >= faultAt - 5);
+      await waitUntil(() => retries().length >= 2, 15_000, "two fetches of the faulty answer retried");
+      assert.equal(sidecar.calls.length, before, 'nothing applied during the fault');
+      assert.equal(await rejectedTotal(http, 'application'), 0, 'a transport fault is not a rejected release');
+      const duringStatus = (await (await fetch(`http://${http}/status`)).json()) as { sources: { namespace: string; failing: boolean; origin: string; error?: string }[] };
+      const [application] = duringStatus.sources;
+      assert.deepEqual([application?.namespace, application?.failing, application?.origin], ['application', true, 'apollo']);
+      assert.match(application?.error ?? '', /answered 200 with what Apollo does not send/);
 
-      await polling(apollo);
-      const good = { ...BASE, 'lock.redis.redisHost': '10.0.0.2:6379' };
-      apollo.publish('application', good);
-      await waitApplied(agent, 'lock/redis', componentsOf(good).get('lock/redis')!);
-      assert.deepEqual(
-        sidecar.calls.slice(before).map((c) => [c.id, c.metadata]),
-        [['lock/redis', componentsOf(good).get('lock/redis')]],
-        'the rejected release pushed nothing; the later one pushed only its change',
-      );
-      assert.equal(sidecar.current('state/redis')?.disasterSwitch, 'off');
-      assert.equal(await rejectedTotal(http, 'application'), 1);
+      const cleared = Date.now();
+      apollo.setFault(null);
+      const applied = await waitApplied(agent, 'state/redis', componentsOf(during).get('state/redis')!, 5_000);
+      t.diagnostic(`${mode}: applied ${logTime(applied) - cleared} ms after the fault cleared`);
+      assert.ok(logTime(applied) - cleared < 5_000);
       assertNothingRemoved(agent);
     });
   }
+
+  it('/configs redirected to another host: refused with an error naming the Location; that host\'s config is never applied', async () => {
+    const { apollo, sidecar, agent } = await sandbox();
+    await converged(sidecar, componentsOf(BASE));
+    await polling(apollo);
+    const other = await startFakeApollo({ appId: APP_ID });
+    onCleanup(() => other.close());
+    other.publish('application', { ...BASE, 'state.redis.redisHost': 'evil:6379' });
+    apollo.setFault({ mode: 'redirect', location: other.url }, { paths: 'configs' });
+    apollo.publish('application', { ...BASE, 'lock.redis.redisHost': '10.0.0.2:6379' });
+    const refused = await agent.waitForLog(
+      (l) => l.message === 'Apollo namespace could not be fetched; retrying after backoff' && String(l.error).includes(`answered 302 to ${other.url}/configs/`),
+      10_000,
+      'the refused redirect',
+    );
+    assert.match(String(refused.error), /redirects are not followed/);
+    assert.equal(other.requests.filter((r) => r.kind === 'configs').length, 0, 'the other host was never asked');
+    assert.equal(sidecar.current('state/redis')?.redisHost, '10.0.0.1:6379');
+  });
+
+  it('a YAML release that does not parse is rejected and never cached: restarted with Apollo down, the last good one is pushed', async () => {
+    const good = 'state:\n  redis:\n    redisHost: 10.0.0.1:6379\n';
+    const first = await sandbox({ releases: { 'components.yaml': good } });
+    await converged(first.sidecar, new Map([['state/redis', { redisHost: '10.0.0.1:6379' }]]));
+    await polling(first.apollo);
+    first.apollo.publishContent('components.yaml', 'state: [unclosed\n');
+    await first.agent.waitForLog((l) => /release rejected/.test(l.message) && l.namespace === 'components.yaml', 10_000, 'the rejection');
+    assert.equal(await first.agent.stop('SIGTERM'), 0);
+    await first.apollo.stop();
+
+    const sidecar = await startFakeLayotto();
+    onCleanup(() => sidecar.close());
+    const agent = launch(first.apollo, sidecar, first.stateDir, ['components.yaml']);
+    await converged(sidecar, new Map([['state/redis', { redisHost: '10.0.0.1:6379' }]]));
+    await agent.waitForLog((l) => /local cache/.test(l.message) && l.namespace === 'components.yaml', 5_000, 'the cache fallback');
+    assertNothingRemoved(agent);
+  });
 });

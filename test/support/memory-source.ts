@@ -3,7 +3,7 @@
  * one properties namespace, handed to the watcher at once.
  */
 import { freezeSnapshot, snapshotRevision, type SourceSnapshot } from '../../src/domain/snapshot.js';
-import type { Source } from '../../src/sources/source.js';
+import type { Source, SourceNamespaceStatus } from '../../src/sources/source.js';
 import { properties } from '../fixtures/namespaces.js';
 
 export class MemorySource implements Source {
@@ -19,6 +19,10 @@ export class MemorySource implements Source {
     const namespaces = [properties(this.namespace, items, `release-${this.releases}`)];
     this.snapshot = freezeSnapshot({ sourceId: this.id, revision: snapshotRevision(namespaces), namespaces, observedAt: Date.now() });
     this.listener?.(this.snapshot);
+  }
+
+  status(): readonly SourceNamespaceStatus[] {
+    return [];
   }
 
   async load(): Promise<SourceSnapshot> {

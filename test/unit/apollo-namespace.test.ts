@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { hashText } from '../../src/domain/hash.js';
 import { mkdtemp, readFile, rm, stat, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -8,7 +9,7 @@ import { createMetrics } from '../../src/observability/metrics.js';
 import { buildUrl } from '../../src/sources/apollo/apollo-http.js';
 import { NamespaceCache } from '../../src/sources/apollo/namespace-cache.js';
 import { parseNamespaceName, sameNamespace } from '../../src/sources/apollo/namespace-name.js';
-import { mergeMessages } from '../../src/sources/apollo/notification-messages.js';
+import { MAX_MESSAGE_KEYS, mergeMessages } from '../../src/sources/apollo/notification-messages.js';
 
 const dirs: string[] = [];
 after(async () => {
@@ -50,38 +51,47 @@ test('every path segment and query value is URL-encoded', () => {
 });
 
 test('merged messages keep the newest id per watched key', () => {
-  const merged = mergeMessages({ details: { a: 3, b: 1 } }, { details: { a: 2, b: 5, c: 1 } });
-  assert.deepEqual(merged, { details: { a: 3, b: 5, c: 1 } });
-  assert.deepEqual(mergeMessages(undefined, { details: { a: 1 } }), { details: { a: 1 } });
+  const merged = mergeMessages({ details: { 'x+a+ns': 3, 'x+b+ns': 1 } }, { details: { 'x+a+ns': 2, 'x+b+ns': 5, 'x+c+NS': 1 } }, 'ns');
+  assert.deepEqual(merged, { details: { 'x+a+ns': 3, 'x+b+ns': 5, 'x+c+NS': 1 } });
+  assert.deepEqual(mergeMessages(undefined, { details: { 'x+a+ns': 1 } }, 'ns'), { details: { 'x+a+ns': 1 } });
+});
+
+test("merged messages keep only the namespace's own keys, at most MAX_MESSAGE_KEYS of them", () => {
+  const flood = Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`app+c${i}+ns`, i]));
+  const merged = mergeMessages(undefined, { details: { ...flood, 'app+default+other': 7, [`app+default+${'n'.repeat(300)}+ns`]: 1 } }, 'ns');
+  assert.equal(Object.keys(merged.details).length, MAX_MESSAGE_KEYS);
+  assert.ok(Object.keys(merged.details).every((key) => key.endsWith('+ns') && key.length < 100));
 });
 
 test('the cache uses the Java path, mode 0600, and keeps the releaseKey', async () => {
   const dir = await tempDir();
-  const cache = new NamespaceCache({ dir, appId: 'app', cluster: 'default', logger: silentLogger(), metrics: createMetrics() });
+  const cache = new NamespaceCache({ dir, appId: 'app', cluster: 'default', logger: silentLogger() });
   const name = parseNamespaceName('application.properties');
   const path = cache.pathFor(name);
   assert.equal(path, join(dir, 'app', 'config-cache', 'app+default+application.properties'));
   assert.equal(await cache.read(name), undefined);
 
   await cache.write(name, { releaseKey: '20240101-abc', configurations: { 'state.redis.host': 'h:1', 'x y': 'é' } });
-  assert.deepEqual(await cache.read(name), { releaseKey: '20240101-abc', configurations: { 'state.redis.host': 'h:1', 'x y': 'é' } });
+  const read = await cache.read(name);
+  assert.deepEqual(read, { releaseKey: '20240101-abc', configurations: { 'state.redis.host': 'h:1', 'x y': 'é' }, contentHash: hashText(await readFile(path, 'utf8')) });
   assert.equal((await stat(path)).mode & 0o777, 0o600);
   assert.match(await readFile(path, 'utf8'), /^state\.redis\.host=h:1$/m);
 });
 
 test('the cache reads a file the Java client wrote (no releaseKey)', async () => {
   const dir = await tempDir();
-  const cache = new NamespaceCache({ dir, appId: 'app', cluster: 'default', logger: silentLogger(), metrics: createMetrics() });
+  const cache = new NamespaceCache({ dir, appId: 'app', cluster: 'default', logger: silentLogger() });
   const name = parseNamespaceName('gateway.yaml');
   const path = cache.pathFor(name);
   await mkdir(dirname(path), { recursive: true });
   await writeFile(path, '#Persisted by DefaultConfig\n#Mon Jan 01 00:00:00 CST 2024\ncontent=state\\:\\n  redis\\: {}\n');
-  assert.deepEqual(await cache.read(name), { releaseKey: '', configurations: { content: 'state:\n  redis: {}' } });
+  const { releaseKey, configurations } = (await cache.read(name))!;
+  assert.deepEqual({ releaseKey, configurations }, { releaseKey: '', configurations: { content: 'state:\n  redis: {}' } });
 });
 
 test('cache file names cannot escape the cache directory', async () => {
   const dir = await tempDir();
-  const cache = new NamespaceCache({ dir, appId: '..', cluster: '../x', logger: silentLogger(), metrics: createMetrics() });
+  const cache = new NamespaceCache({ dir, appId: '..', cluster: '../x', logger: silentLogger() });
   const path = cache.pathFor(parseNamespaceName('../../etc/passwd'));
   assert.ok(path.startsWith(join(dir, '%2E%2E', 'config-cache') + '/'), path);
   assert.equal(dirname(path), join(dir, '%2E%2E', 'config-cache'));

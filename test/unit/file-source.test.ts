@@ -9,6 +9,7 @@ import { hashText } from '../../src/domain/hash.js';
 import type { SourceSnapshot } from '../../src/domain/snapshot.js';
 import { createLogger, silentLogger, type Logger } from '../../src/observability/logger.js';
 import { FileSource } from '../../src/sources/file/file-source.js';
+import { parseNamespace } from '../../src/mapper/parse-namespace.js';
 import { waitUntil } from '../support/wait.js';
 
 const roots: string[] = [];
@@ -77,7 +78,7 @@ function watchInBackground(source: FileSource): { snapshots: SourceSnapshot[]; s
   };
 }
 
-const FAST = { debounceMs: 20, maxWaitMs: 200, retryMs: 50, pollMs: 60_000 };
+const FAST = { debounceMs: 20, maxWaitMs: 200, retryMs: 50, pollMs: 60_000, settleMs: 50 };
 
 describe('FileSource.load', () => {
   it('reads a ConfigMap directory: by name, hidden entries and unknown extensions skipped', async () => {
@@ -114,13 +115,15 @@ describe('FileSource.load', () => {
     assert.deepEqual(snapshot.namespaces.map((ns) => ns.name), [join(dir, 'z.properties'), join(dir, 'a.json')]);
   });
 
-  it('throws SourceError for a missing path or an unknown extension, MappingError for broken properties', async () => {
+  it('throws SourceError for a missing path or an unknown extension; broken properties are a release the gate rejects', async () => {
     const dir = await tempDir();
     await assert.rejects(new FileSource({ paths: [join(dir, 'missing.properties')], logger: silentLogger() }).load(), SourceError);
     await writeFile(join(dir, 'notes.txt'), 'x');
     await assert.rejects(new FileSource({ paths: [join(dir, 'notes.txt')], logger: silentLogger() }).load(), SourceError);
     await writeFile(join(dir, 'bad.properties'), 'a.b.c=\\uZZZZ');
-    await assert.rejects(new FileSource({ paths: [join(dir, 'bad.properties')], logger: silentLogger() }).load(), MappingError);
+    const [broken] = (await new FileSource({ paths: [join(dir, 'bad.properties')], logger: silentLogger(), settleMs: 50 }).load()).namespaces;
+    assert.match(broken?.undecodable ?? '', /bad\.properties: line 1: malformed \\uXXXX escape/);
+    assert.throws(() => parseNamespace(broken!, []), MappingError);
   });
 });
 
@@ -189,7 +192,7 @@ describe('FileSource.watch', () => {
     assert.ok(lines.some((line) => line.message.includes('readable again')));
   });
 
-  it('waits for a path missing at start, and keeps the last good file over broken properties', async (t) => {
+  it('waits for a path missing at start; broken properties are emitted for the gate to reject, like broken YAML', async (t) => {
     const dir = await tempDir();
     const file = join(dir, 'late.properties');
     const { logger, lines } = recordingLogger();
@@ -201,12 +204,12 @@ describe('FileSource.watch', () => {
     await waitFor(() => watcher.snapshots.length === 1, 'the late file');
 
     await writeFile(file, 'state.redis.host=\\uZZZZ\n');
-    await waitFor(() => lines.some((line) => line.message.includes('keeping its last good content') && String(line['error']).includes('uZZZZ')), 'the parse error');
-    assert.equal(watcher.snapshots.length, 1, 'a broken file changes nothing');
+    await waitFor(() => watcher.snapshots.length === 2, 'the broken file');
+    assert.match(watcher.snapshots[1]?.namespaces[0]?.undecodable ?? '', /malformed \\uXXXX escape/);
 
     await writeFile(file, 'state.redis.host=v3\n');
-    await waitFor(() => watcher.snapshots.length === 2, 'the repaired file');
-    assert.deepEqual(watcher.snapshots[1]?.namespaces[0]?.configurations, { 'state.redis.host': 'v3' });
+    await waitFor(() => watcher.snapshots.length === 3, 'the repaired file');
+    assert.deepEqual(watcher.snapshots[2]?.namespaces[0]?.configurations, { 'state.redis.host': 'v3' });
   });
 
   it('resolves promptly once stopped, even with a long poll interval', async () => {

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ReleaseGate } from '../../src/app/release-gate.js';
-import { freezeSnapshot, snapshotRevision, type NamespaceContent, type SourceSnapshot } from '../../src/domain/snapshot.js';
+import { freezeSnapshot, namespaceRelease, snapshotRevision, type NamespaceContent, type SourceSnapshot } from '../../src/domain/snapshot.js';
 
 function ns(name: string, releaseKey: string, configurations: Record<string, string>, format: NamespaceContent['format'] = 'properties'): NamespaceContent {
-  return { key: `apollo:${name}`, name, format, configurations, releaseKey, origin: 'apollo' };
+  return namespaceRelease({ key: `apollo:${name}`, name, format, configurations, releaseKey, origin: 'apollo' });
 }
 
 function snapshot(sourceId: string, namespaces: NamespaceContent[]): SourceSnapshot {
@@ -16,7 +16,7 @@ describe('ReleaseGate', () => {
     const gate = new ReleaseGate([], ['file', 'apollo']);
     gate.accept(snapshot('apollo', [ns('application', 'r1', { 'state.redis.host': 'apollo' })]));
     assert.equal(gate.isComplete(), false);
-    gate.accept(snapshot('file', [{ ...ns('/etc/a.properties', 'h1', { 'state.redis.host': 'file', 'state.redis.port': '1' }), key: 'file:/etc/a.properties', origin: 'file' }]));
+    gate.accept(snapshot('file', [namespaceRelease({ ...ns('/etc/a.properties', 'h1', { 'state.redis.host': 'file', 'state.redis.port': '1' }), key: 'file:/etc/a.properties', origin: 'file' })]));
     assert.equal(gate.isComplete(), true);
     assert.deepEqual(gate.desired().components.get('state/redis')?.metadata, { host: 'apollo', port: '1' });
   });

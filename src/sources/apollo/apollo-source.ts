@@ -1,45 +1,42 @@
-import { setImmediate } from 'node:timers/promises';
-import { z } from 'zod';
-import { ConfigError, SourceError, errorMessage } from '../../domain/errors.js';
+import { errorMessage, SourceError } from '../../domain/errors.js';
 import { freezeSnapshot, snapshotRevision, type NamespaceContent, type SourceSnapshot } from '../../domain/snapshot.js';
 import type { Logger } from '../../observability/logger.js';
 import type { AgentMetrics } from '../../observability/metrics.js';
-import type { Source } from '../source.js';
+import type { Source, SourceNamespaceStatus } from '../source.js';
 import { ApolloHttp } from './apollo-http.js';
-import { BackoffStreak, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
+import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import { ConfigServiceLocator } from './config-service-locator.js';
-import { localIpv4 } from './local-ip.js';
 import { DeferredCacheWrites } from './deferred-cache-writes.js';
-import { NamespaceCache, type CachedNamespace } from './namespace-cache.js';
+import { localIpv4 } from './local-ip.js';
+import { NamespaceCache } from './namespace-cache.js';
 import { NamespaceFetcher } from './namespace-fetcher.js';
-import { parseNamespaceName, type NamespaceName } from './namespace-name.js';
-import type { NotificationMessages } from './notification-messages.js';
+import { parseNamespaceName } from './namespace-name.js';
+import { NamespaceRepository } from './namespace-repository.js';
 import { NotificationPoller, type NamespaceNotification } from './notification-poller.js';
 import { sleep } from './sleep.js';
 
 export const APOLLO_SOURCE_ID = 'apollo';
 
+/** Validated by `src/config/` (or the embedding caller): nothing here checks them again. */
 export interface ApolloSourceOptions {
   readonly appId: string;
   /** Default `default`. */
   readonly cluster?: string;
   /** Lowest priority first. */
   readonly namespaces: readonly string[];
-  /** Config services used directly (comma lists allowed); skips the meta server. */
+  /** Config services used directly; skips the meta server. At least one of these two. */
   readonly configServices?: readonly string[];
-  /** Meta server URL(s), comma-separated or a list. */
-  readonly meta?: string | readonly string[];
+  /** Meta server URLs. */
+  readonly meta?: readonly string[];
   readonly accessKeySecret?: string;
   /** Grayscale label. */
   readonly label?: string;
   /** Default: the first non-internal IPv4 of the host. */
   readonly ip?: string;
-  /** `<state-dir>/apollo-cache`; without it nothing is cached. */
+  /** `<state-dir>/apollo-cache`; without it nothing is cached. Only releases the gate accepted are written. */
   readonly cacheDir?: string;
   /** false (`--cache-secrets=false`): a namespace holding secret-looking keys is not cached. Default true. */
   readonly cacheSecrets?: boolean;
-  /** Read the cache but never write it: dry runs change nothing on disk. */
-  readonly cacheReadOnly?: boolean;
   /**
    * How long a cache write waits after its release was emitted (it always waits for the turn in
    * which the release's pushes went out). Default 0: the longer a newer release is applied but
@@ -57,7 +54,7 @@ export interface ApolloSourceOptions {
   /** Minimum spacing of long-poll starts. Default 500 ms (apollo-java polls at most 2 a second). */
   readonly minPollIntervalMs?: number;
   readonly backoff?: Partial<BackoffOptions>;
-  /** A body above this is a rejected release. Default 8 MiB. */
+  /** A body above this is a transport fault (not what Apollo sends). Default 8 MiB. */
   readonly maxBodyBytes?: number;
   readonly logger: Logger;
   readonly metrics: AgentMetrics;
@@ -65,96 +62,32 @@ export interface ApolloSourceOptions {
   readonly random?: () => number;
 }
 
-interface HeldContent {
-  readonly releaseKey: string;
-  readonly configurations: Readonly<Record<string, string>>;
-  readonly origin: 'apollo' | 'cache';
-}
-
-interface NamespaceState {
-  readonly name: NamespaceName;
-  content?: HeldContent;
-  /** Sent as `releaseKey` so an unchanged release costs a 304; only what Apollo itself gave us. */
-  remoteReleaseKey?: string;
-  /** The last fetch got no answer from any config service: retried with backoff. */
-  failing: boolean;
-  lastError?: string;
-}
-
-/** Timing and size options: a zero timeout or backoff would turn a loop into a spin. */
-const tuningSchema = z.object({
-  refreshIntervalMs: z.number().positive().optional(),
-  pollTimeoutMs: z.number().positive().optional(),
-  requestTimeoutMs: z.number().positive().optional(),
-  metaRefreshIntervalMs: z.number().min(0).optional(),
-  minPollIntervalMs: z.number().min(0).optional(),
-  maxBodyBytes: z.number().int().positive().optional(),
-  cacheWriteDelayMs: z.number().min(0).optional(),
-  backoff: z
-    .object({ initialMs: z.number().positive().optional(), maxMs: z.number().positive().optional() })
-    .optional(),
-});
-
-type SyncResult = 'settled' | 'failed';
-
-/** Offers the current content to one watcher; `observedAt` is when the change was noticed. */
-type Emit = (observedAt: number) => void;
-
-function splitList(values: string | readonly string[] | undefined): string[] {
-  const list = typeof values === 'string' ? [values] : (values ?? []);
-  return list.flatMap((value) => value.split(',')).map((value) => value.trim()).filter((value) => value !== '');
-}
-
-function sameEntries(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
-  const keys = Object.keys(a);
-  return keys.length === Object.keys(b).length && keys.every((key) => Object.hasOwn(b, key) && a[key] === b[key]);
-}
-
 /**
- * Apollo as a Source: the long-poll announces changes, only the namespaces that changed are
- * fetched, every good release goes to the local cache, and the cache stands in while no
- * config service answers. Snapshots are emitted only when some namespace's content changed.
+ * Apollo as a Source, layered like apollo-java: the long-poll announces, each namespace's
+ * repository fetches and holds its content, and this class only builds snapshots from what
+ * the repositories hold. Nothing below calls back up: the poller and the repositories report
+ * through listeners that return nothing, and this class tells them what to do next.
  */
 export class ApolloSource implements Source {
   readonly id = APOLLO_SOURCE_ID;
-  readonly #states: readonly NamespaceState[];
+  readonly #repositories: readonly NamespaceRepository[];
   readonly #http: ApolloHttp;
   readonly #locator: ConfigServiceLocator;
-  readonly #fetcher: NamespaceFetcher;
-  readonly #cache: NamespaceCache | undefined;
   readonly #cacheWrites: DeferredCacheWrites | undefined;
   readonly #backoff: BackoffOptions;
   readonly #cluster: string;
   readonly #ip: string | undefined;
   readonly #logger: Logger;
-  #queue: Promise<unknown> = Promise.resolve();
-  /** Releases accepted since the last emit: logged and handed to the cache after it, so neither delays a release. */
-  readonly #accepted = new Map<NamespaceState, CachedNamespace & { readonly previousReleaseKey: string | undefined }>();
-  #poller: NotificationPoller | undefined;
+  /** The watcher's listener, while one watches. */
+  #emit: ((observedAt: number) => void) | undefined;
+  /** When the change now being fetched was announced: the start of release-to-apply latency. */
+  #noticedAt: number | undefined;
 
   constructor(private readonly options: ApolloSourceOptions) {
-    const problems: string[] = [];
-    if (options.appId.trim() === '') problems.push('appId: required');
-    if (options.namespaces.length === 0) problems.push('namespaces: at least one');
-    const names = options.namespaces.map(parseNamespaceName);
-    const seen = new Set<string>();
-    for (const name of names) {
-      const key = name.remote.toLowerCase();
-      if (seen.has(key)) problems.push(`namespaces: ${name.configured} is listed twice (Apollo names are case-insensitive)`);
-      seen.add(key);
-    }
-    const tuning = tuningSchema.safeParse(options);
-    if (!tuning.success) problems.push(...tuning.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
-    const configServices = splitList(options.configServices);
-    const meta = splitList(options.meta);
-    if (configServices.length === 0 && meta.length === 0) problems.push('a config service URL or a meta server URL is required');
-    if (problems.length > 0) throw new ConfigError('invalid Apollo source options', problems);
-
     this.#cluster = options.cluster ?? 'default';
     this.#ip = options.ip ?? localIpv4();
     this.#logger = options.logger.child({ source: APOLLO_SOURCE_ID });
     this.#backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
-    this.#states = names.map((name) => ({ name, failing: false }));
     const requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
     this.#http = new ApolloHttp({
       appId: options.appId,
@@ -163,8 +96,8 @@ export class ApolloSource implements Source {
       logger: this.#logger,
     });
     this.#locator = new ConfigServiceLocator({
-      configServices,
-      meta,
+      configServices: options.configServices ?? [],
+      meta: options.meta ?? [],
       appId: options.appId,
       ip: this.#ip,
       http: this.#http,
@@ -173,7 +106,7 @@ export class ApolloSource implements Source {
       requestTimeoutMs,
       random: options.random,
     });
-    this.#fetcher = new NamespaceFetcher({
+    const fetcher = new NamespaceFetcher({
       appId: options.appId,
       cluster: this.#cluster,
       ip: this.#ip,
@@ -184,36 +117,45 @@ export class ApolloSource implements Source {
       logger: this.#logger,
       metrics: options.metrics,
     });
-    this.#cache = options.cacheDir
-      ? new NamespaceCache({ dir: options.cacheDir, appId: options.appId, cluster: this.#cluster, logger: this.#logger, metrics: options.metrics, cacheSecrets: options.cacheSecrets ?? true })
+    const cache = options.cacheDir
+      ? new NamespaceCache({ dir: options.cacheDir, appId: options.appId, cluster: this.#cluster, logger: this.#logger, cacheSecrets: options.cacheSecrets ?? true })
       : undefined;
-    this.#cacheWrites = this.#cache && !options.cacheReadOnly ? new DeferredCacheWrites(this.#cache, options.cacheWriteDelayMs ?? 0) : undefined;
+    this.#cacheWrites = cache ? new DeferredCacheWrites(cache, options.cacheWriteDelayMs ?? 0, options.metrics) : undefined;
+    this.#repositories = options.namespaces.map(
+      (namespace) =>
+        new NamespaceRepository({
+          name: parseNamespaceName(namespace),
+          appId: options.appId,
+          cluster: this.#cluster,
+          fetcher,
+          ...(cache ? { cache } : {}),
+          ...(this.#cacheWrites ? { cacheWrites: this.#cacheWrites } : {}),
+          backoff: this.#backoff,
+          logger: this.#logger,
+          onContent: () => this.#emit?.(this.#noticedAt ?? Date.now()),
+          random: options.random,
+        }),
+    );
   }
 
   async load(signal?: AbortSignal): Promise<SourceSnapshot> {
     const observedAt = Date.now();
-    await this.#serial(async () => {
-      await this.#sync(this.#states, signal);
-      await this.#afterEmit();
-    });
-    await this.#cacheWrites?.flush();
-    const missing = this.#states.filter((state) => !state.content);
-    if (missing.length > 0) {
-      const details = missing.map((state) => `${state.name.configured} (${state.lastError ?? 'release rejected'})`);
-      throw new SourceError(
-        `Apollo namespace(s) available neither from Apollo nor from the local cache: ${details.join('; ')}`,
-        APOLLO_SOURCE_ID,
-      );
-    }
-    return this.#snapshot(observedAt);
+    const results = await Promise.allSettled(this.#repositories.map((repository) => repository.load(signal)));
+    const problems = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));
+    if (problems.length === 1 && problems[0] instanceof SourceError) throw problems[0];
+    if (problems.length > 0) throw new SourceError(problems.map(errorMessage).join('; '), APOLLO_SOURCE_ID);
+    const namespaces = results.map((result) => (result as PromiseFulfilledResult<NamespaceContent>).value);
+    return freezeSnapshot({ sourceId: APOLLO_SOURCE_ID, revision: snapshotRevision(namespaces), namespaces, observedAt });
   }
 
   async watch(listener: (snapshot: SourceSnapshot) => void, signal: AbortSignal): Promise<void> {
+    if (this.#emit) throw new Error('ApolloSource is already watched');
+    this.#emit = this.#emitter(listener);
     const poller = new NotificationPoller({
       appId: this.options.appId,
       cluster: this.#cluster,
       ip: this.#ip,
-      namespaces: this.#states.map((state) => state.name.remote),
+      namespaces: this.#repositories.map((repository) => repository.name.remote),
       http: this.#http,
       locator: this.#locator,
       pollTimeoutMs: this.options.pollTimeoutMs ?? 90_000,
@@ -223,190 +165,76 @@ export class ApolloSource implements Source {
       metrics: this.options.metrics,
       random: this.options.random,
     });
-    this.#poller = poller;
-    const emit = this.#emitter(listener);
+    const syncs = new Syncs();
     try {
-      const observedAt = Date.now();
-      await this.#serial(async () => {
-        await this.#sync(this.#states, signal);
-        if (!signal.aborted) emit(observedAt);
-        await this.#afterEmit();
-      });
-      if (signal.aborted) return;
+      syncs.add(Promise.all(this.#repositories.map((repository) => repository.sync(undefined, signal))));
+      // The long-poll starts once every namespace was tried once: its first answer (to id -1) names them all.
+      await Promise.all(this.#repositories.map((repository) => repository.attempted));
       await Promise.all([
-        poller.run((changes, polledAt) => this.#serial(() => this.#onNotified(changes, polledAt, emit, signal)), signal),
-        this.#refreshLoop(emit, signal),
+        poller.run((changes, observedAt) => syncs.add(this.#onNotified(poller, changes, observedAt, signal)), signal),
+        this.#refreshLoop(signal, syncs),
       ]);
     } finally {
-      if (this.#poller === poller) this.#poller = undefined;
-      await this.#queue;
+      await syncs.settled();
+      this.#emit = undefined;
       await this.#cacheWrites?.flush();
     }
   }
 
-  async #onNotified(
-    changes: readonly NamespaceNotification[],
-    observedAt: number,
-    emit: Emit,
-    signal: AbortSignal,
-  ): Promise<ReadonlySet<string>> {
-    const settled = new Set<string>();
+  status(): readonly SourceNamespaceStatus[] {
+    return this.#repositories.map((repository) => repository.status());
+  }
+
+  async accepted(release: NamespaceContent): Promise<void> {
+    await this.#repositories.find((repository) => repository.content === release)?.accepted(release);
+  }
+
+  /** Each announced namespace syncs; what its fetch found tells the poller whether to trust the id. */
+  async #onNotified(poller: NotificationPoller, changes: readonly NamespaceNotification[], observedAt: number, signal: AbortSignal): Promise<void> {
+    this.#noticedAt ??= observedAt;
     await Promise.all(
       changes.map(async (change) => {
-        const state = this.#states.find((candidate) => candidate.name.remote === change.namespace);
-        if (!state) return;
-        if ((await this.#syncOne(state, change.messages, signal)) === 'settled') settled.add(change.namespace);
+        const repository = this.#repositories.find((candidate) => candidate.name.remote === change.namespace);
+        if (!repository) return;
+        const result = await repository.sync(change.messages, signal);
+        if (result !== 'aborted') poller.settle(change.namespace, change.notificationId, result === 'changed');
       }),
     );
-    if (!signal.aborted) emit(observedAt);
-    await this.#afterEmit();
-    return settled;
+    this.#noticedAt = undefined;
   }
 
-  /**
-   * Retries namespaces that no config service answered for (with backoff), and re-fetches
-   * everything every refreshIntervalMs in case a notification was missed.
-   */
-  async #refreshLoop(emit: Emit, signal: AbortSignal): Promise<void> {
+  /** Every refreshIntervalMs every namespace is fetched again, in case a notification was missed. */
+  async #refreshLoop(signal: AbortSignal, syncs: Syncs): Promise<void> {
     const refreshIntervalMs = this.options.refreshIntervalMs ?? 300_000;
-    const streak = new BackoffStreak(this.#backoff, this.options.random);
-    let lastFull = Date.now();
     while (!signal.aborted) {
-      const failing = this.#states.some((state) => state.failing);
-      if (!failing) streak.succeed();
-      const delay = failing ? streak.fail() : lastFull + refreshIntervalMs - Date.now();
-      await sleep(delay, signal);
+      await sleep(refreshIntervalMs, signal);
       if (signal.aborted) break;
-      const full = Date.now() - lastFull >= refreshIntervalMs;
-      const targets = full ? this.#states : this.#states.filter((state) => state.failing);
-      if (targets.length === 0) continue;
-      if (full) lastFull = Date.now();
-      const observedAt = Date.now();
-      this.#logger.debug(full ? 'Apollo periodic refresh' : 'Apollo retrying namespaces that could not be fetched', {
-        namespaces: targets.map((state) => state.name.configured),
-        attempt: streak.failures,
-      });
-      await this.#serial(async () => {
-        await this.#sync(targets, signal);
-        if (!signal.aborted) emit(observedAt);
-        await this.#afterEmit();
-      });
+      this.#logger.debug('Apollo periodic refresh', { namespaces: this.#repositories.map((repository) => repository.name.configured) });
+      await syncs.add(Promise.all(this.#repositories.map((repository) => repository.sync(undefined, signal))));
     }
-  }
-
-  async #sync(states: readonly NamespaceState[], signal?: AbortSignal): Promise<void> {
-    await Promise.all(states.map((state) => this.#syncOne(state, this.#poller?.messagesFor(state.name.remote), signal)));
-  }
-
-  async #syncOne(state: NamespaceState, messages: NotificationMessages | undefined, signal?: AbortSignal): Promise<SyncResult> {
-    const namespace = state.name.configured;
-    let result;
-    try {
-      result = await this.#fetcher.fetch({ namespace: state.name, releaseKey: state.remoteReleaseKey, messages, signal });
-    } catch (error) {
-      if (signal?.aborted) return 'failed';
-      state.failing = true;
-      state.lastError = errorMessage(error);
-      this.#logger.warn('Apollo namespace could not be fetched', { namespace, releaseKey: state.remoteReleaseKey, error: state.lastError });
-      await this.#fallBackToCache(state);
-      return 'failed';
-    }
-    state.failing = false;
-    state.lastError = undefined;
-    switch (result.kind) {
-      case 'ok':
-        this.#accept(state, result.releaseKey, result.configurations);
-        state.remoteReleaseKey = result.releaseKey;
-        break;
-      case 'not_found':
-        this.#accept(state, '', {});
-        state.remoteReleaseKey = undefined;
-        break;
-      case 'rejected':
-        await this.#fallBackToCache(state);
-        break;
-      case 'not_modified':
-        break;
-    }
-    return 'settled';
-  }
-
-  #accept(state: NamespaceState, releaseKey: string, fetched: Readonly<Record<string, string>>): void {
-    const previous = state.content;
-    const unchanged = previous !== undefined && sameEntries(previous.configurations, fetched);
-    // Equal entries keep the held object, so that watchers see "no change" by identity alone.
-    const configurations = unchanged ? previous.configurations : Object.freeze(fetched);
-    state.content = { releaseKey, configurations, origin: 'apollo' };
-    if (unchanged && previous.releaseKey === releaseKey) return;
-    this.#accepted.set(state, { releaseKey, configurations, previousReleaseKey: previous?.releaseKey });
-  }
-
-  /** After a turn of the event loop, so that the pushes of the release just emitted reach the wire first. */
-  async #afterEmit(): Promise<void> {
-    if (this.#accepted.size === 0) return;
-    await setImmediate();
-    const accepted = [...this.#accepted];
-    this.#accepted.clear();
-    for (const [state, { releaseKey, previousReleaseKey, configurations }] of accepted) {
-      this.#logger.info('Apollo namespace updated', {
-        namespace: state.name.configured,
-        releaseKey,
-        previousReleaseKey,
-        keys: Object.keys(configurations).length,
-      });
-      this.#cacheWrites?.schedule(state.name, { releaseKey, configurations });
-    }
-  }
-
-  /** Only when nothing better is held: content from Apollo always beats the cache. */
-  async #fallBackToCache(state: NamespaceState): Promise<void> {
-    if (state.content || !this.#cache) return;
-    const cached = await this.#cache.read(state.name);
-    if (!cached) return;
-    state.content = { releaseKey: cached.releaseKey, configurations: Object.freeze(cached.configurations), origin: 'cache' };
-    this.#logger.warn('Apollo namespace served from the local cache until Apollo answers', {
-      namespace: state.name.configured,
-      releaseKey: cached.releaseKey,
-    });
-  }
-
-  #snapshot(observedAt: number): SourceSnapshot {
-    const namespaces: NamespaceContent[] = this.#states.map((state) => {
-      const content = state.content as HeldContent;
-      return {
-        key: `apollo:${state.name.configured}`,
-        name: state.name.configured,
-        format: state.name.format,
-        configurations: content.configurations,
-        releaseKey: content.releaseKey,
-        origin: content.origin,
-      };
-    });
-    return freezeSnapshot({ sourceId: APOLLO_SOURCE_ID, revision: snapshotRevision(namespaces), namespaces, observedAt });
   }
 
   /**
-   * For one watcher: emits when every namespace has content and some content differs from
-   * what this watcher was last given (a new releaseKey with equal content is not a change).
+   * For the watcher: a snapshot once every namespace holds content, then whenever one holds a
+   * different release (the repositories keep the held object for the same release).
    */
-  #emitter(listener: (snapshot: SourceSnapshot) => void): Emit {
-    /** The configurations this watcher was last given, per namespace: held content is frozen and replaced, never changed. */
-    let lastEmitted: ReadonlyMap<NamespaceState, Readonly<Record<string, string>>> | undefined;
+  #emitter(listener: (snapshot: SourceSnapshot) => void): (observedAt: number) => void {
+    let lastEmitted: readonly (NamespaceContent | undefined)[] = [];
+    let reportedMissing = false;
     return (observedAt) => {
-      const missing = this.#states.filter((state) => !state.content);
+      const current = this.#repositories.map((repository) => repository.content);
+      if (current.every((content, index) => content === lastEmitted[index])) return;
+      const missing = this.#repositories.filter((repository) => repository.content === undefined);
       if (missing.length > 0) {
-        this.#logger.warn('Apollo snapshot incomplete; waiting for namespaces', {
-          namespaces: missing.map((state) => state.name.configured),
-        });
+        if (!reportedMissing) {
+          this.#logger.warn('Apollo snapshot incomplete; waiting for namespaces', { namespaces: missing.map((repository) => repository.name.configured) });
+        }
+        reportedMissing = true;
         return;
       }
-      const current = new Map(this.#states.map((state) => [state, (state.content as HeldContent).configurations]));
-      // By identity: #accept keeps the held object whenever a release's entries are equal, so
-      // a new object is new content (comparing entries again would walk every key twice).
-      const changed = lastEmitted === undefined || this.#states.some((state) => lastEmitted?.get(state) !== current.get(state));
-      if (!changed) return;
       lastEmitted = current;
-      const snapshot = this.#snapshot(observedAt);
+      const namespaces = current as NamespaceContent[];
+      const snapshot = freezeSnapshot({ sourceId: APOLLO_SOURCE_ID, revision: snapshotRevision(namespaces), namespaces, observedAt });
       this.#logger.debug('Apollo snapshot emitted', { revision: snapshot.revision });
       try {
         listener(snapshot);
@@ -415,11 +243,19 @@ export class ApolloSource implements Source {
       }
     };
   }
+}
 
-  /** Fetches and emits one at a time, so a poll-driven fetch and a refresh never interleave. */
-  #serial<T>(task: () => Promise<T>): Promise<T> {
-    const run = this.#queue.then(task, task);
-    this.#queue = run.catch(() => undefined);
-    return run;
+/** The syncs under way, so that a stopped watch waits for them (and nothing else is kept). */
+class Syncs {
+  readonly #running = new Set<Promise<unknown>>();
+
+  add<T>(sync: Promise<T>): Promise<T> {
+    const tracked = sync.finally(() => this.#running.delete(tracked));
+    this.#running.add(tracked);
+    return sync;
+  }
+
+  async settled(): Promise<void> {
+    while (this.#running.size > 0) await Promise.allSettled([...this.#running]);
   }
 }

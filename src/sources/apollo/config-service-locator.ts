@@ -51,9 +51,6 @@ export class ConfigServiceLocator {
     const direct = (options.configServices ?? []).map(normalize).filter((url) => url !== '');
     this.#direct = direct.length > 0 ? direct : undefined;
     this.#meta = (options.meta ?? []).map(normalize).filter((url) => url !== '');
-    if (!this.#direct && this.#meta.length === 0) {
-      throw new SourceError('Apollo needs a config service URL or a meta server URL', 'apollo');
-    }
     this.#random = options.random ?? Math.random;
     this.#now = options.now ?? Date.now;
   }

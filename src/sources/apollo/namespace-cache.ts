@@ -1,17 +1,20 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import { errorMessage } from '../../domain/errors.js';
+import { hashText } from '../../domain/hash.js';
 import { holdsSecrets } from '../../domain/masking.js';
+import type { NamespaceContent } from '../../domain/snapshot.js';
 import type { Logger } from '../../observability/logger.js';
-import type { AgentMetrics } from '../../observability/metrics.js';
 import { readStateFile, removeStateFile, writeStateFile } from '../../storage/state-dir.js';
 import type { NamespaceName } from './namespace-name.js';
 import { parseProperties, propertiesComments, stringifyProperties } from '../properties-text.js';
 
-/** The last good content of one namespace, as kept on disk. */
-export interface CachedNamespace {
-  readonly releaseKey: string;
-  readonly configurations: Readonly<Record<string, string>>;
+/** What the cache keeps of a namespace's release. */
+export type CachedNamespace = Pick<NamespaceContent, 'releaseKey' | 'configurations'>;
+
+/** A cached release as read, with the hash of the file's text (the content part of its identity). */
+export interface ReadCachedNamespace extends CachedNamespace {
+  readonly contentHash: string;
 }
 
 const MARKER = 'apollo-sidecar-agent ';
@@ -29,7 +32,6 @@ export interface NamespaceCacheOptions {
   readonly appId: string;
   readonly cluster: string;
   readonly logger: Logger;
-  readonly metrics: AgentMetrics;
   /** false (`--cache-secrets=false`): a namespace holding secret-looking keys is not kept on disk. */
   readonly cacheSecrets?: boolean;
 }
@@ -55,7 +57,7 @@ export class NamespaceCache {
   }
 
   /** The cached content, or undefined when there is none or it cannot be read. */
-  async read(namespace: NamespaceName): Promise<CachedNamespace | undefined> {
+  async read(namespace: NamespaceName): Promise<ReadCachedNamespace | undefined> {
     const path = this.pathFor(namespace);
     let text: string | undefined;
     try {
@@ -85,17 +87,15 @@ export class NamespaceCache {
         });
       }
     }
-    return { releaseKey, configurations };
+    return { releaseKey, configurations, contentHash: hashText(text) };
   }
 
-  /** Replaces the cached content atomically; a failure is logged, never thrown. */
+  /** Replaces the cached content atomically; throws when it could not. */
   async write(namespace: NamespaceName, content: CachedNamespace): Promise<void> {
     const path = this.pathFor(namespace);
     if (this.options.cacheSecrets === false && holdsSecrets(content.configurations)) {
       // What an earlier run with secrets cached left is removed, not just left to age.
-      await removeStateFile(path, { root: this.options.dir }).catch((error: unknown) => {
-        this.options.logger.warn('Apollo cache not removed', { namespace: namespace.configured, path, error: errorMessage(error) });
-      });
+      await removeStateFile(path, { root: this.options.dir });
       this.options.logger.info('Apollo namespace not cached: it holds secret-looking values (--cache-secrets=false)', { namespace: namespace.configured });
       return;
     }
@@ -106,11 +106,6 @@ export class NamespaceCache {
       .sort()
       .map((key): [string, string] => [key, configurations[key] ?? '']);
     const text = stringifyProperties(entries, { comments: ['Persisted by apollo-sidecar-agent', `${MARKER}${header}`], ascii: true });
-    try {
-      await writeStateFile(path, text, { root: this.options.dir });
-    } catch (error) {
-      this.options.metrics.stateWriteFailures.inc({ file: 'apollo_cache' });
-      this.options.logger.warn('Apollo cache not written', { namespace: namespace.configured, path, error: errorMessage(error) });
-    }
+    await writeStateFile(path, text, { root: this.options.dir });
   }
 }

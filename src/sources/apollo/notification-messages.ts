@@ -11,12 +11,30 @@ export const notificationMessagesSchema = z.object({
 
 export type NotificationMessages = z.infer<typeof notificationMessagesSchema>;
 
-/** apollo-java `ApolloNotificationMessages.mergeFrom`: the newest id per watched key wins. */
-export function mergeMessages(previous: NotificationMessages | undefined, next: NotificationMessages): NotificationMessages {
-  const details: Record<string, number> = { ...(previous?.details ?? {}) };
+/**
+ * A namespace is watched under a handful of keys (its cluster, data center and `default`, and a
+ * public namespace's own appId); more than this many is not Apollo talking, and every key
+ * rides along in each `/configs` URL.
+ */
+export const MAX_MESSAGE_KEYS = 8;
+/** No watched key is anywhere near this long; longer ones are dropped. */
+const MAX_KEY_LENGTH = 256;
+
+/**
+ * apollo-java `ApolloNotificationMessages.mergeFrom` (the newest id per watched key wins),
+ * keeping only the keys of `namespace` itself (`…+<namespace>`, case-insensitive), at most
+ * MAX_MESSAGE_KEYS of them: one answer with thousands of details once made every later URL
+ * too long for the server (431) for good.
+ */
+export function mergeMessages(previous: NotificationMessages | undefined, next: NotificationMessages, namespace: string): NotificationMessages {
+  const suffix = `+${namespace.toLowerCase()}`;
+  const details = new Map(Object.entries(previous?.details ?? {}));
   for (const [key, id] of Object.entries(next.details)) {
-    const known = details[key];
-    if (known === undefined || id > known) details[key] = id;
+    if (key.length > MAX_KEY_LENGTH || !key.toLowerCase().endsWith(suffix)) continue;
+    const known = details.get(key);
+    if (known !== undefined && known >= id) continue;
+    if (known === undefined && details.size >= MAX_MESSAGE_KEYS) continue;
+    details.set(key, id);
   }
-  return { details };
+  return { details: Object.fromEntries(details) };
 }

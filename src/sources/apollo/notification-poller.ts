@@ -25,16 +25,12 @@ export interface NamespaceNotification {
   /** Our spelling of the namespace, as it was sent in the poll. */
   readonly namespace: string;
   readonly notificationId: number;
-  /** Every message seen so far for the namespace, to pass on to `/configs`. */
+  /** The namespace's own messages seen so far, to pass on to `/configs`. */
   readonly messages?: NotificationMessages;
 }
 
-/**
- * Fetches what changed and answers which namespaces it has settled (fetched, found empty,
- * or rejected for good). Only those advance their notificationId, so a namespace whose
- * fetch failed is announced again by the next poll.
- */
-export type ChangeHandler = (changes: readonly NamespaceNotification[], observedAt: number) => Promise<ReadonlySet<string>>;
+/** Told of the namespaces a poll announced; returns nothing: the poller goes on polling. */
+export type NotificationListener = (changes: readonly NamespaceNotification[], observedAt: number) => void;
 
 export interface NotificationPollerOptions {
   readonly appId: string;
@@ -64,14 +60,30 @@ type PollOutcome =
   | { readonly kind: 'stale' }
   | { readonly kind: 'error'; readonly error: string; readonly status?: number };
 
+/** An id that moved a known id forward, held on probation until its fetch shows something new. */
+interface Probation {
+  readonly notificationId: number;
+  readonly previous: number;
+}
+
 /**
  * The `/notifications/v2` long-poll for every namespace at once (apollo-java
- * RemoteConfigLongPollService): strictly one poll in flight, the change handler awaited
- * before the next poll, exponential backoff with jitter after failures.
+ * RemoteConfigLongPollService): strictly one poll in flight, exponential backoff with jitter
+ * after failures. It owns the notificationIds and messages and only announces: fetching is
+ * the repositories' business, and the next poll does not wait for it.
+ *
+ * An id is sent on as soon as it is announced, but one that moved a known id forward is
+ * trusted only once its fetch brought something new (`settle`): if it brought nothing (a 304,
+ * the same content), the previous id is sent again, so that a bogus id (a proxy's, or one far
+ * ahead of the server) cannot silence every later release. Announced a second time, the same
+ * id is the server's own and is kept.
  */
 export class NotificationPoller {
   readonly #ids = new Map<string, number>();
   readonly #messages = new Map<string, NotificationMessages>();
+  readonly #probation = new Map<string, Probation>();
+  /** Per namespace, the id that last brought nothing new: announced again, it is believed. */
+  readonly #doubted = new Map<string, number>();
   readonly #streak: BackoffStreak;
   #running = false;
 
@@ -80,13 +92,8 @@ export class NotificationPoller {
     this.#streak = new BackoffStreak(options.backoff, options.random);
   }
 
-  /** The merged messages last seen for a namespace, for fetches outside a notification. */
-  messagesFor(namespace: string): NotificationMessages | undefined {
-    return this.#messages.get(namespace);
-  }
-
   /** Polls until `signal` aborts; never throws. */
-  async run(onChange: ChangeHandler, signal: AbortSignal): Promise<void> {
+  async run(listener: NotificationListener, signal: AbortSignal): Promise<void> {
     if (this.#running) throw new Error('NotificationPoller is already running');
     this.#running = true;
     try {
@@ -97,26 +104,42 @@ export class NotificationPoller {
         lastStart = Date.now();
         const outcome = await this.#pollOnce(signal);
         if (signal.aborted) break;
-        const delay = await this.#settle(outcome, onChange);
-        await sleep(delay, signal);
+        await sleep(this.#settle(outcome, listener), signal);
       }
     } finally {
       this.#running = false;
     }
   }
 
+  /**
+   * What the fetch after an announcement found. `broughtNew` false (a 304, unchanged content)
+   * sends the previous id again, unless the same id was already doubted once.
+   */
+  settle(namespace: string, notificationId: number, broughtNew: boolean): void {
+    const probation = this.#probation.get(namespace);
+    if (probation?.notificationId !== notificationId) return;
+    this.#probation.delete(namespace);
+    if (broughtNew) return;
+    this.#doubted.set(namespace, notificationId);
+    if (this.#ids.get(namespace) === notificationId) this.#ids.set(namespace, probation.previous);
+    this.options.logger.info('Apollo notificationId announced nothing new; the previous id is sent again', {
+      namespace,
+      notificationId,
+      previous: probation.previous,
+    });
+  }
+
   /** Handles one outcome and returns how long to wait before the next poll. */
-  async #settle(outcome: PollOutcome, onChange: ChangeHandler): Promise<number> {
+  #settle(outcome: PollOutcome, listener: NotificationListener): number {
     const { logger, metrics } = this.options;
+    if (outcome.kind !== 'error') metrics.apolloLastSuccessfulPoll.set(Date.now() / 1000);
     switch (outcome.kind) {
       case 'unchanged':
         metrics.apolloPolls.inc({ result: 'unchanged' });
-        metrics.apolloLastSuccessfulPoll.setToCurrentTime();
         this.#streak.succeed();
         return 0;
       case 'stale': {
         metrics.apolloPolls.inc({ result: 'unchanged' });
-        metrics.apolloLastSuccessfulPoll.setToCurrentTime();
         const delay = this.#streak.fail();
         logger.debug('Apollo long-poll answered without a newer notification', { attempt: this.#streak.failures, delayMs: delay });
         return delay;
@@ -127,7 +150,7 @@ export class NotificationPoller {
         // The HTTP layer already reported a 401 streak once, as an error; repeating it is noise.
         logger.log(outcome.status === 401 ? 'debug' : 'warn', 'Apollo long-poll failed; retrying after backoff', {
           reason: outcome.error,
-          status: outcome.status,
+          ...(outcome.status !== undefined ? { status: outcome.status } : {}),
           attempt: this.#streak.failures,
           delayMs: delay,
         });
@@ -135,36 +158,19 @@ export class NotificationPoller {
       }
       case 'changed': {
         metrics.apolloPolls.inc({ result: 'changed' });
-        metrics.apolloLastSuccessfulPoll.setToCurrentTime();
-        const observedAt = Date.now();
+        this.#streak.succeed();
+        try {
+          listener(outcome.changes, Date.now());
+        } catch (error) {
+          logger.error('Apollo notification listener failed', { error: errorMessage(error) });
+        }
         // A turn later, when the fetches of the change are on the wire: a line costs more than starting them.
         setImmediate(() => {
           for (const change of outcome.changes) {
             logger.info('Apollo notified a change', { namespace: change.namespace, notificationId: change.notificationId });
           }
         });
-        let settled: ReadonlySet<string>;
-        try {
-          settled = await onChange(outcome.changes, observedAt);
-        } catch (error) {
-          logger.error('Apollo change handler failed', { error: errorMessage(error) });
-          settled = new Set();
-        }
-        const unsettled = outcome.changes.filter((change) => !settled.has(change.namespace));
-        for (const change of outcome.changes) {
-          if (settled.has(change.namespace)) this.#ids.set(change.namespace, change.notificationId);
-        }
-        if (unsettled.length === 0) {
-          this.#streak.succeed();
-          return 0;
-        }
-        const delay = this.#streak.fail();
-        logger.warn('Apollo namespaces not fetched after a notification; the next poll announces them again', {
-          namespaces: unsettled.map((change) => change.namespace),
-          attempt: this.#streak.failures,
-          delayMs: delay,
-        });
-        return delay;
+        return 0;
       }
     }
   }
@@ -215,7 +221,9 @@ export class NotificationPoller {
     for (const notification of parsed.data) {
       const namespace = [...this.#ids.keys()].find((known) => sameNamespace(known, notification.namespaceName));
       if (namespace === undefined) continue;
-      if (notification.messages) this.#messages.set(namespace, mergeMessages(this.#messages.get(namespace), notification.messages));
+      if (notification.messages) {
+        this.#messages.set(namespace, mergeMessages(this.#messages.get(namespace), notification.messages, namespace));
+      }
       const known = this.#ids.get(namespace) ?? UNKNOWN_ID;
       if (notification.notificationId > Math.max(known, newer.get(namespace) ?? UNKNOWN_ID)) {
         newer.set(namespace, notification.notificationId);
@@ -223,9 +231,20 @@ export class NotificationPoller {
     }
     if (newer.size === 0) return { kind: 'stale' };
     const changes = [...newer].map(([namespace, notificationId]) => {
+      this.#announce(namespace, notificationId);
       const messages = this.#messages.get(namespace);
       return messages ? { namespace, notificationId, messages } : { namespace, notificationId };
     });
     return { kind: 'changed', changes };
+  }
+
+  /** Sends `notificationId` from now on; on probation when it moves a known id forward and was not doubted before. */
+  #announce(namespace: string, notificationId: number): void {
+    const previous = this.#ids.get(namespace) ?? UNKNOWN_ID;
+    this.#ids.set(namespace, notificationId);
+    const believed = previous === UNKNOWN_ID || this.#doubted.get(namespace) === notificationId;
+    this.#doubted.delete(namespace);
+    if (believed) this.#probation.delete(namespace);
+    else this.#probation.set(namespace, { notificationId, previous });
   }
 }
