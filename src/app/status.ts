@@ -98,8 +98,7 @@ export function buildStatus(input: StatusInput): AgentStatus {
 
 function desiredStatus(input: StatusInput, id: ComponentId, component: DesiredComponent): ComponentStatus {
   const pushed = input.pushed.get(id);
-  // A state settled on an earlier sidecar connection says nothing about the current sidecar.
-  const current = pushed !== undefined && pushed.hash === component.hash && pushed.thisConnection !== false;
+  const current = pushed !== undefined && pushed.hash === component.hash;
   const state = current ? pushed.state : 'pending';
   const applied = input.ledger[id];
   return {
