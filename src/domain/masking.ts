@@ -86,22 +86,27 @@ export function isSecretKey(key: string): boolean {
   return words.some((word) => ANY_WORD.has(word));
 }
 
-/** `scheme://user:password@host`: the password part (Go's url.Redacted keeps the user too). */
-const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s:@/?#]*):([^\s@/?#]+)@/gi;
+/**
+ * `scheme://user:password@host`: the password part (Go's url.Redacted keeps the user too). A
+ * scheme starts only where no scheme character precedes it, for the reason given at PAIR.
+ */
+const URL_USERINFO = /(?<![a-z0-9+.-])([a-z][a-z0-9+.-]*:\/\/)([^\s:@/?#]*):([^\s@/?#]+)@/gi;
 
 /**
  * `name=value`, `name: value`, `"name": "value"`, `name="value"` (JAAS), `name='value'`,
  * with an HTTP auth scheme kept in front of its credentials (`Authorization: Bearer …`). A
- * name starts only where no name character precedes it: otherwise a long run of name
- * characters with no separator after it (a 2 MiB value) is scanned again from every position,
- * quadratic time (200 KB took minutes and blocked the agent).
+ * quoted value may lack its closing quote (a parser's error quoting a torn line). A name starts
+ * only where no name character precedes it: otherwise a long run of name characters with no
+ * separator after it (a 2 MiB value) is scanned again from every position, quadratic time
+ * (200 KB took minutes and blocked the agent).
  */
 const PAIR =
-  /(["']?)(?<![\w.-])([A-Za-z_][\w.-]*)\1([ \t]*[=:][ \t]*)((?:(?:Bearer|Basic|Digest|Token|Apollo)[ \t]+)?)("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[^\s"',;&)}\]]+)/g;
+  /(["']?)(?<![\w.-])([A-Za-z_][\w.-]*)\1([ \t]*[=:][ \t]*)((?:(?:Bearer|Basic|Digest|Token|Apollo)[ \t]+)?)("(?:[^"\\\n]|\\.)*(?:"|$)|'(?:[^'\\\n]|\\.)*(?:'|$)|[^\s"',;&)}\]]+)/gm;
 
 function maskedPairValue(value: string): string {
   const quote = value[0];
-  return quote === '"' || quote === "'" ? `${quote}${MASK}${quote}` : MASK;
+  if (quote !== '"' && quote !== "'") return MASK;
+  return value.length > 1 && value.endsWith(quote) ? `${quote}${MASK}${quote}` : `${quote}${MASK}`;
 }
 
 /** Masks the secret forms inside a text: URL passwords and secret-named pairs. */
@@ -141,8 +146,6 @@ export function holdsSecrets(metadata: Readonly<Record<string, string>>): boolea
  */
 export const MIN_SCRUBBED_LENGTH = 6;
 
-const PAIR_VALUE_CAPTURE = new RegExp(PAIR.source, 'g');
-
 /** The secret values inside one configuration: under secret keys, URL passwords, secret pairs. */
 export function secretValuesOf(metadata: Readonly<Record<string, string>>): string[] {
   const found: string[] = [];
@@ -152,8 +155,8 @@ export function secretValuesOf(metadata: Readonly<Record<string, string>>): stri
       continue;
     }
     for (const match of value.matchAll(URL_USERINFO)) found.push(match[3]!);
-    for (const match of value.matchAll(PAIR_VALUE_CAPTURE)) {
-      if (isSecretKey(match[2]!)) found.push(match[5]!.replace(/^(["'])(.*)\1$/s, '$2'));
+    for (const match of value.matchAll(PAIR)) {
+      if (isSecretKey(match[2]!)) found.push(match[5]!.replace(/^(["'])(.*?)\1?$/s, '$2'));
     }
   }
   return found.filter((value) => value.length >= MIN_SCRUBBED_LENGTH);

@@ -80,3 +80,19 @@ describe('no output shows a secret', () => {
     }
   });
 });
+
+describe('a release that cannot be parsed, quoting a secret in the parser error', () => {
+  it('validate and diff name the problem without the secret', async () => {
+    const broken = await startFakeApollo({ appId: 'broken-app' });
+    onCleanup(() => broken.close());
+    broken.publishContent('vault.yaml', 'state:\n  vault:\n    redisPassword: fx-torn-yaml-pw: x\n');
+    for (const command of ['validate', 'diff']) {
+      const stateDir = await tempDir('asa-secrets-');
+      const args = ['--apollo-config-service', broken.url, '--app-id', 'broken-app', '--namespace', 'vault.yaml', '--state-dir', stateDir];
+      // runCli fails the test if the secret reaches stdout or stderr.
+      const result = await runCli([command, ...args]);
+      assert.equal(result.code, 1, result.stdout + result.stderr);
+      assert.match(result.stdout + result.stderr, /vault\.yaml.*redisPassword: \*\*\*/);
+    }
+  });
+});

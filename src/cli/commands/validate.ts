@@ -1,5 +1,6 @@
 import { loadDesired } from '../../app/one-shot.js';
 import { ConfigError } from '../../domain/errors.js';
+import { printable, redactText } from '../../domain/masking.js';
 import { pushSizeProblem } from '../../push/push-size.js';
 import { withOneShotContext, write, type CliIo } from '../command-context.js';
 
@@ -12,11 +13,12 @@ export async function validateCommand(args: Readonly<Record<string, unknown>>, i
       const tooLarge = [...desired.components.values()].map((component) => pushSizeProblem(component, context.config.maxPushBytes));
       const problems = [...loaded.problems, ...tooLarge.filter((problem) => problem !== undefined)];
       if (problems.length > 0) {
-        write(io.stdout, `invalid: ${problems.length} problem(s)\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+        // A problem may quote a torn value (a parser's error) or a hostile key: masked and printable.
+        write(io.stdout, `invalid: ${problems.length} problem(s)\n${problems.map((p) => `  - ${printable(redactText(p))}`).join('\n')}`);
         return 1;
       }
       // Its answer lists the mapping warnings, so they are not logged as well.
-      const warnings = desired.warnings.map((w) => `  warning: ${w}`).join('\n');
+      const warnings = desired.warnings.map((w) => `  warning: ${printable(redactText(w))}`).join('\n');
       write(io.stdout, `valid: ${desired.components.size} component(s)${warnings ? `\n${warnings}` : ''}`);
       return 0;
     });
