@@ -30,8 +30,21 @@ export function isRemoved(entry: LedgerEntry, desired: DesiredComponent | undefi
   return entry.status === 'applied' && desired === undefined;
 }
 
-function change(id: ComponentId, kind: string, name: string, action: ComponentChange['action'], keys: KeyChange[]): ComponentChange {
-  return Object.freeze({ id, kind, name, action, keys: Object.freeze(keys) });
+/**
+ * The per-key diff is built when first read: `run` plans every release over the whole desired
+ * set and reads only the actions, and diffing 100,000 keys it never shows cost ~200 ms a release.
+ */
+function change(id: ComponentId, kind: string, name: string, action: ComponentChange['action'], keys: () => KeyChange[]): ComponentChange {
+  let diffed: readonly KeyChange[] | undefined;
+  return Object.freeze({
+    id,
+    kind,
+    name,
+    action,
+    get keys(): readonly KeyChange[] {
+      return (diffed ??= Object.freeze(keys()));
+    },
+  });
 }
 
 /**
@@ -43,17 +56,18 @@ function change(id: ComponentId, kind: string, name: string, action: ComponentCh
  * - remove: applied but gone from the desired set (`isRemoved`).
  */
 function compare(id: ComponentId, desired: DesiredComponent | undefined, entry: LedgerEntry | undefined): ComponentChange {
-  if (desired && !entry) return change(id, desired.kind, desired.name, 'create', diffMetadata({}, desired.metadata));
+  if (desired && !entry) return change(id, desired.kind, desired.name, 'create', () => diffMetadata({}, desired.metadata));
   if (desired && entry) {
-    if (entry.status === 'applied' && entry.hash === desired.hash) return change(id, desired.kind, desired.name, 'unchanged', []);
+    if (entry.status === 'applied' && entry.hash === desired.hash) return change(id, desired.kind, desired.name, 'unchanged', () => []);
     // A masked entry (--cache-secrets=false) is compared masked to masked: the hash says the
     // component changed, but which secret changed cannot be told, so only other keys are listed.
-    const after = entry.masked ? maskMetadata(desired.metadata) : desired.metadata;
-    return change(id, desired.kind, desired.name, 'update', diffMetadata(entry.metadata, after));
+    return change(id, desired.kind, desired.name, 'update', () =>
+      diffMetadata(entry.metadata, entry.masked ? maskMetadata(desired.metadata) : desired.metadata),
+    );
   }
   const gone = entry!;
-  if (isRemoved(gone, desired)) return change(id, gone.kind, gone.name, 'remove', diffMetadata(gone.metadata, {}));
-  return change(id, gone.kind, gone.name, 'unchanged', []);
+  if (isRemoved(gone, desired)) return change(id, gone.kind, gone.name, 'remove', () => diffMetadata(gone.metadata, {}));
+  return change(id, gone.kind, gone.name, 'unchanged', () => []);
 }
 
 export function planChanges(desired: DesiredState, ledger: LedgerState, options: PlanOptions = {}): Plan {
