@@ -219,7 +219,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       sidecar: { address: this.config.sidecar, connected: this.isConnected() },
       sourcesLoaded: this.gate.isComplete(),
       desired: this.desired.components,
-      pushed: this.link?.pusher.status() ?? new Map(),
+      pushState: (id) => this.link?.pusher.stateOf(id),
       ledger: this.ledger.state.components,
       sources: this.sources.flatMap((source) => source.status()),
     });

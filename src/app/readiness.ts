@@ -14,7 +14,7 @@ export interface ReadinessInput {
 
 export interface ComponentReadiness {
   /** pending, pushing, applied, rejected or failed: for the desired version, on the current connection. */
-  readonly state: string;
+  readonly state: ComponentPushState['state'];
   /** The current sidecar runs the desired version. */
   readonly current: boolean;
   readonly code?: string;
@@ -22,7 +22,7 @@ export interface ComponentReadiness {
 }
 
 /** Where one desired component stands with the sidecar; a state settled on an earlier connection is pending again. */
-function componentReadiness(hash: string, pushed: ComponentPushState | undefined, connected: boolean): ComponentReadiness {
+export function componentReadiness(hash: string, pushed: ComponentPushState | undefined, connected: boolean): ComponentReadiness {
   if (pushed === undefined || pushed.hash !== hash) return { state: 'pending', current: false };
   if (pushed.thisConnection === false) return { state: 'pending', current: false };
   return {

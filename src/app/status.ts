@@ -2,6 +2,7 @@ import { compareCodeUnits, type ComponentId, type DesiredComponent } from '../do
 import type { LedgerEntry } from '../domain/ledger.js';
 import type { ComponentPushState } from '../push/push-request.js';
 import type { SourceNamespaceStatus } from '../sources/source.js';
+import { componentReadiness } from './readiness.js';
 
 /** What a source reports for each of its namespaces: the sources' own type. */
 export type { SourceNamespaceStatus };
@@ -15,15 +16,16 @@ export interface StatusInput {
   /** Every source has delivered its first complete snapshot. */
   readonly sourcesLoaded: boolean;
   readonly desired: ReadonlyMap<ComponentId, DesiredComponent>;
-  /** The pusher's view: what was pushed to the current sidecar connection and how it ended. */
-  readonly pushed: ReadonlyMap<ComponentId, ComponentPushState>;
+  /** The pusher's view: what was pushed to the sidecar and how it ended. */
+  readonly pushState: (id: ComponentId) => ComponentPushState | undefined;
   /** What a sidecar last accepted, persisted across restarts. */
   readonly ledger: Readonly<Record<ComponentId, LedgerEntry>>;
   readonly sources: readonly SourceNamespaceStatus[];
 }
 
 /**
- * pending: not yet pushed to the current sidecar (or a newer version waits); pushing: a call or
+ * pending: not yet pushed to the current sidecar connection (or a newer version waits, or the
+ * sidecar is disconnected); pushing: a call or
  * its retry is under way; applied, rejected, failed: how the current version's push ended;
  * removed: its keys are gone from every source and Layotto, unable to unload it, keeps it.
  */
@@ -46,7 +48,6 @@ export interface ComponentStatus {
   readonly appliedAt?: string;
   /** The namespaces (or files) and releases the desired version came from; for a removed one, the last applied. */
   readonly releases: readonly ReleaseRef[];
-  readonly attempts?: number;
   /** The sidecar's answer to the last failed call of the current version. */
   readonly error?: { readonly code: string; readonly message: string };
 }
@@ -97,19 +98,16 @@ export function buildStatus(input: StatusInput): AgentStatus {
 }
 
 function desiredStatus(input: StatusInput, id: ComponentId, component: DesiredComponent): ComponentStatus {
-  const pushed = input.pushed.get(id);
-  const current = pushed !== undefined && pushed.hash === component.hash;
-  const state = current ? pushed.state : 'pending';
+  const { state, current, code, message } = componentReadiness(component.hash, input.pushState(id), input.sidecar.connected);
   const applied = input.ledger[id];
   return {
     id,
     state,
-    inSync: input.sidecar.connected && state === 'applied',
+    inSync: current,
     desiredHash: component.hash,
     ...(applied ? { appliedHash: applied.hash, appliedAt: applied.appliedAt } : {}),
     releases: component.releaseKeys.map(releaseRef),
-    ...(current ? { attempts: pushed.attempts } : {}),
-    ...(current && pushed.code !== undefined ? { error: { code: pushed.code, message: pushed.message ?? '' } } : {}),
+    ...(code !== undefined ? { error: { code, message: message ?? '' } } : {}),
   };
 }
 

@@ -11,13 +11,18 @@ const state = desired({ ...REDIS_RELEASE, 'state.redis.disasterSwitch': 'on' });
 const before = desired(REDIS_RELEASE);
 const hashOf = (id: string): string => state.components.get(id)!.hash;
 
-/** state/redis applied; lock/redis rejected by the sidecar; sequencer/redis waiting for its push; hellos/old removed. */
-function input(overrides: Partial<StatusInput> = {}): StatusInput {
-  const pushed = new Map<string, ComponentPushState>([
+/** state/redis applied; lock/redis rejected by the sidecar; sequencer/redis waiting for its push. */
+function pushedMap(): Map<string, ComponentPushState> {
+  return new Map<string, ComponentPushState>([
     ['state/redis', { state: 'applied', hash: hashOf('state/redis'), attempts: 1 }],
     ['lock/redis', { state: 'rejected', hash: hashOf('lock/redis'), attempts: 1, code: 'INVALID_ARGUMENT', message: 'component not found. kind: lock, name: redis' }],
     ['sequencer/redis', { state: 'applied', hash: 'an older hash', attempts: 1 }],
   ]);
+}
+
+/** The components of pushedMap(), and hellos/old removed. */
+function input(overrides: Partial<StatusInput> = {}): StatusInput {
+  const pushed = pushedMap();
   const withOld = appliedAll(desired({ 'hellos.old.greeting': 'hi' }), appliedAll(state));
   return {
     version: '1.2.3',
@@ -25,7 +30,7 @@ function input(overrides: Partial<StatusInput> = {}): StatusInput {
     sidecar: { address: '127.0.0.1:34904', connected: true },
     sourcesLoaded: true,
     desired: state.components,
-    pushed,
+    pushState: (id) => pushed.get(id),
     ledger: recordRemoved(withOld, 'hellos/old').components,
     sources: [
       { sourceId: 'apollo', namespace: 'application', releaseKey: 'rk-application', lastSuccessAt: NOW - 1000, failing: false, origin: 'apollo' },
@@ -58,7 +63,6 @@ describe('buildStatus', () => {
       appliedHash: hashOf('state/redis'),
       appliedAt: '2024-01-01T00:00:00.000Z',
       releases: [{ namespace: 'application', releaseKey: 'rk-application' }],
-      attempts: 1,
     });
     assert.deepEqual(lock?.error, { code: 'INVALID_ARGUMENT', message: 'component not found. kind: lock, name: redis' });
     assert.equal(removed?.desiredHash, undefined);
@@ -75,9 +79,10 @@ describe('buildStatus', () => {
 
   test('in sync when every desired component is applied on the current connection; a removed one does not count', () => {
     const pushed = new Map([...state.components.values()].map((c) => [c.id, { state: 'applied' as const, hash: c.hash, attempts: 1 }]));
-    assert.equal(buildStatus(input({ pushed })).inSync, true);
-    assert.equal(buildStatus(input({ pushed, sourcesLoaded: false })).inSync, false, 'not before every source delivered');
-    const disconnected = buildStatus(input({ pushed, sidecar: { address: '127.0.0.1:34904', connected: false } }));
+    const pushState = (id: string): ComponentPushState | undefined => pushed.get(id);
+    assert.equal(buildStatus(input({ pushState })).inSync, true);
+    assert.equal(buildStatus(input({ pushState, sourcesLoaded: false })).inSync, false, 'not before every source delivered');
+    const disconnected = buildStatus(input({ pushState, sidecar: { address: '127.0.0.1:34904', connected: false } }));
     assert.equal(disconnected.inSync, false);
     assert.ok(disconnected.components.every((c) => !c.inSync), 'nothing is confirmed while the sidecar is disconnected');
   });
@@ -85,7 +90,7 @@ describe('buildStatus', () => {
 
 describe('formatStatus', () => {
   test('one line per component and source, secret forms masked in errors, terminal controls escaped', () => {
-    const pushed = new Map(input().pushed);
+    const pushed = pushedMap();
     pushed.set('lock/redis', {
       state: 'failed',
       hash: hashOf('lock/redis'),
@@ -93,7 +98,7 @@ describe('formatStatus', () => {
       code: 'UNKNOWN',
       message: 'dial redis://admin:hunter22@10.0.0.1:6379: refused\u001b[2J',
     });
-    const text = formatStatus(buildStatus(input({ pushed })), 'http://127.0.0.1:34980');
+    const text = formatStatus(buildStatus(input({ pushState: (id) => pushed.get(id) })), 'http://127.0.0.1:34980');
     const lines = text.split('\n');
     assert.equal(lines[0], 'agent 1.2.3 at http://127.0.0.1:34980, 2026-11-29T12:00:00.000Z: NOT IN SYNC: 2 of 3 components not applied');
     assert.equal(lines[1], 'sidecar 127.0.0.1:34904 connected');

@@ -21,7 +21,6 @@ const componentSchema = z.object({
   appliedHash: z.string().optional(),
   appliedAt: z.string().optional(),
   releases: z.array(releaseSchema),
-  attempts: z.number().optional(),
   error: z.object({ code: z.string(), message: z.string() }).optional(),
 });
 const sourceSchema = z.object({
@@ -122,10 +121,9 @@ export function formatStatus(status: AgentStatus, agent: string): string {
 }
 
 function componentRow(component: ComponentStatus): string[] {
-  const state = component.state === 'applied' && !component.inSync ? 'applied (unconfirmed)' : component.state;
   return [
     text(component.id),
-    state,
+    component.state,
     shortHash(component.desiredHash),
     shortHash(component.appliedHash),
     text(component.appliedAt ?? '-'),
