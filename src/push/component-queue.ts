@@ -253,7 +253,7 @@ export class ComponentQueue {
         this.settled = { state: 'rejected', hash, attempts, connection, ...codeOf(failure) };
         metrics.applies.inc({ kind, name, result: 'rejected' });
         const rejection = `${hash} ${failure?.codeName} ${failure?.details}`;
-        const what = failure?.codeName === TOO_LARGE && attempts === 0 ? 'component too large; not sent' : 'sidecar rejected component';
+        const what = failure?.codeName === TOO_LARGE && attempts === 0 ? 'component too large; not sent' : 'sidecar rejected component; not sent again';
         logger.log(this.warnedRejection === rejection ? 'debug' : 'warn', `${what} until it changes or the sidecar reconnects`, fields);
         this.warnedRejection = rejection;
         break;
