@@ -41,6 +41,12 @@ describe('status', () => {
     assert.deepEqual([lock.state, lock.inSync, lock.appliedHash], ['rejected', false, undefined]);
     assert.deepEqual(lock.error, { code: 'INVALID_ARGUMENT', message: 'component not found. kind: lock, name: redis' });
 
+    assert.deepEqual(
+      status.sources.map((s) => [s.sourceId, s.namespace, s.releaseKey, s.failing, s.origin]),
+      [['apollo', 'application', releaseKey, false, 'apollo']],
+    );
+    assert.match(text.stdout, new RegExp(`^apollo\\s+application\\s+${releaseKey}\\s+\\d{4}-\\d\\d-\\d\\dT\\S+\\s+apollo\\s+ok$`, 'm'), 'one line per source namespace');
+
     const hash = (h: string | undefined): string => h!.slice(0, 12);
     assert.match(rowOf(text.stdout, 'state/redis'), new RegExp(`^state/redis\\s+applied\\s+${hash(redis.desiredHash)}\\s+${hash(redis.desiredHash)}\\s+\\d{4}-\\d\\d-\\d\\dT\\S+\\s+application@${releaseKey}\\s+-$`));
     assert.match(
