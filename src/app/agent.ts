@@ -3,7 +3,7 @@ import { Registry } from 'prom-client';
 import type { AgentConfig } from '../config/agent-config.js';
 import type { DesiredState } from '../domain/component.js';
 import { ConfigError, errorMessage, PushError } from '../domain/errors.js';
-import { KnownSecrets } from '../domain/masking.js';
+import { KnownSecrets, redactText } from '../domain/masking.js';
 import type { SourceSnapshot } from '../domain/snapshot.js';
 import { LedgerRecorder } from '../ledger/ledger-recorder.js';
 import { LedgerStore } from '../ledger/ledger-store.js';
@@ -431,7 +431,8 @@ export class Agent extends EventEmitter<AgentEvents> {
         break;
       case 'failed':
         this.emitError(
-          new PushError(`push of ${component.id} failed`, component.id, outcome.code ?? 'UNKNOWN', outcome.message ?? ''),
+          // The host may log it as it is: the sidecar's text is scrubbed of the component's secrets first.
+          new PushError(`push of ${component.id} failed`, component.id, outcome.code ?? 'UNKNOWN', redactText(outcome.message ?? '', this.knownSecrets)),
         );
         break;
       case 'superseded':

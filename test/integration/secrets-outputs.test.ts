@@ -73,6 +73,8 @@ describe('no output shows a secret', () => {
         return body.includes('"rejected"');
       }, 10_000, '/readyz shows the rejection');
       assert.match(body, /redis: WRONGPASS for \*\*\*/);
+      const status = (await fetchBody(`http://${http}/status`)).text;
+      assert.match(status, /state\/vault/);
       await waitUntil(() => agent.stderr().includes('sidecar rejected component'), 10_000, 'the rejection logged');
       assert.equal(await agent.stop(), 0);
       assert.deepEqual(leakedSecrets(body), [], body);
