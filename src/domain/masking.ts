@@ -244,7 +244,8 @@ export function printableJson(json: string): string {
 
 /** JSON.stringify for an output a person may read on a terminal (see printableJson). */
 export function stringifyPrintable(value: unknown, space?: number): string {
-  return printableJson(JSON.stringify(value, null, space));
+  // JSON.stringify gives no text at all for undefined (and functions): printed as their name.
+  return printableJson(JSON.stringify(value, null, space) ?? String(value));
 }
 
 /**

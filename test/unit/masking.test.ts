@@ -147,6 +147,11 @@ describe('text a user or an attacker controls', () => {
     assert.ok(!text.includes('\u001b'), text);
   });
 
+  it('a pretty log line shows a field that is undefined (it threw and took the process down)', () => {
+    const text = logLines('pretty', (logger) => logger.info('Apollo namespace updated', { previousReleaseKey: undefined, releaseKey: 'r1' }));
+    assert.match(text, /previousReleaseKey=undefined releaseKey=r1/);
+  });
+
   it('a 2 MB key makes a bounded log line that says how long it was', () => {
     const huge = 'k'.repeat(2 * 1024 * 1024);
     for (const format of ['json', 'pretty'] as const) {
