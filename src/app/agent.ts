@@ -234,6 +234,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       desired: this.desired,
       pushState: (id) => pusher?.stateOf(id),
       ledgerWriteError: this.ledger.writeError,
+      sources: this.sources.flatMap((source) => source.status()),
     });
   }
 

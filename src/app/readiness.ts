@@ -1,6 +1,7 @@
 import type { ComponentId, DesiredState } from '../domain/component.js';
 import type { Readiness } from '../observability/health-server.js';
 import type { ComponentPushState } from '../push/push-request.js';
+import type { SourceNamespaceStatus } from '../sources/source.js';
 
 export interface ReadinessInput {
   readonly connected: boolean;
@@ -10,6 +11,8 @@ export interface ReadinessInput {
   readonly pushState: (id: ComponentId) => ComponentPushState | undefined;
   /** Why the ledger cannot be written, while it cannot. Shown, but not a reason to take the pod out. */
   readonly ledgerWriteError?: string | undefined;
+  /** Every namespace or file of every source; those failing or with something to say are shown. */
+  readonly sources?: readonly SourceNamespaceStatus[];
 }
 
 export interface ComponentReadiness {
@@ -45,12 +48,18 @@ export function computeReadiness(input: ReadinessInput): Readiness {
     if (readiness.state === 'applied' || readiness.state === 'rejected' || readiness.state === 'failed') settled += 1;
     components[id] = readiness;
   }
+  // A namespace Apollo has no release of, or one failing, is shown but keeps the pod ready: the
+  // sidecar still runs the last good config (CONTRACT.md section 7).
+  const sourceProblems = (input.sources ?? [])
+    .filter((source) => source.failing || source.error !== undefined)
+    .map(({ sourceId, namespace, failing, error }) => ({ source: sourceId, namespace, failing, ...(error !== undefined ? { error } : {}) }));
   return {
     ready: input.connected && input.sourcesLoaded && settled === input.desired.components.size,
     detail: {
       sidecar: input.connected ? 'connected' : 'disconnected',
       sourcesLoaded: input.sourcesLoaded,
       ...(input.ledgerWriteError !== undefined ? { ledger: { writable: false, error: input.ledgerWriteError } } : {}),
+      ...(sourceProblems.length > 0 ? { sources: sourceProblems } : {}),
       components,
     },
   };
