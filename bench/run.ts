@@ -297,8 +297,9 @@ if (fullRun) {
           {
             figure: `3 ${keys} keys without ${LITE_MODE} (large configurations)`,
             measured: `median ${ms(large.coldMedianMs, 0)} (first ${ms(large.coldFirstMs, 0)}; one changed ${ms(large.updateMedianMs, 0)}; reference mapping ${ms(large.referenceColdMedianMs, 0)})`,
-            target: '< 100 ms',
-            pass: large.coldMedianMs < 100,
+            // Issue 16 sets no target here: the row documents the setting for very large configurations.
+            target: '—',
+            pass: undefined,
           },
         ]
       : []),
