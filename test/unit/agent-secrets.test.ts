@@ -8,6 +8,7 @@ import { afterEach, it } from 'node:test';
 import { Agent } from '../../src/app/agent.js';
 import { PushError } from '../../src/domain/errors.js';
 import { startFakeLayotto } from '../fakes/layotto-server.js';
+import { inProcessAgentConfig } from '../support/agent-config.js';
 import { capturingLogger } from '../support/capturing-logger.js';
 import { onCleanup, runCleanups, tempDir } from '../support/cleanups.js';
 import { MemorySource } from '../support/memory-source.js';
@@ -22,18 +23,7 @@ it("a PushError's details do not repeat the component's secret the sidecar quote
   const source = new MemorySource();
   source.publish({ 'state.vault.redisPassword': 'fx-agent-event-pw', 'state.vault.redisHost': 'h:6379' });
   const agent = new Agent({
-    config: {
-      files: [],
-      components: [],
-      sidecar: sidecar.address,
-      stateDir: await tempDir('asa-agent-'),
-      http: 'off',
-      logLevel: 'debug',
-      logFormat: 'json',
-      resyncIntervalMs: 0,
-      maxPushBytes: 4 * 1024 * 1024,
-      cacheSecrets: true,
-    },
+    config: inProcessAgentConfig({ sidecar: sidecar.address, stateDir: await tempDir('asa-agent-') }),
     logger: capturingLogger().logger,
     sources: [source],
     drainTimeoutMs: 1_000,

@@ -18,6 +18,7 @@ import type { SidecarClient } from '../../src/sidecar/sidecar-client.js';
 import { startFakeLayotto, type FakeLayotto } from '../fakes/layotto-server.js';
 import { REDIS_RELEASE } from '../fixtures/namespaces.js';
 import type { LogLine } from '../support/agent-process.js';
+import { inProcessAgentConfig } from '../support/agent-config.js';
 import { capturingLogger } from '../support/capturing-logger.js';
 import { onCleanup, runCleanups, tempDir } from '../support/cleanups.js';
 import { MemorySource } from '../support/memory-source.js';
@@ -43,19 +44,7 @@ async function rig(options: { components?: readonly string[]; config?: Partial<A
   const stateDir = await tempDir('asa-agent-');
   const source = new MemorySource();
   source.publish(options.items ?? REDIS_RELEASE);
-  const config: AgentConfig = {
-    files: [],
-    components: [],
-    sidecar: sidecar.address,
-    stateDir,
-    http: 'off',
-    logLevel: 'debug',
-    logFormat: 'json',
-    resyncIntervalMs: 0,
-    maxPushBytes: 4 * 1024 * 1024,
-    cacheSecrets: true,
-    ...options.config,
-  };
+  const config = inProcessAgentConfig({ sidecar: sidecar.address, stateDir }, options.config);
   const { logger, lines } = capturingLogger();
   const agent: Agent = new Agent({
     config,
