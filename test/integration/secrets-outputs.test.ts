@@ -5,6 +5,8 @@
  * /readyz. None may show a fixture secret; the unit side is test/unit/masking.test.ts.
  */
 import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { startFakeApollo, type FakeApollo } from '../fakes/apollo-server.js';
 import { startFakeLayotto, type FakeLayotto } from '../fakes/layotto-server.js';
@@ -96,5 +98,20 @@ describe('a release that cannot be parsed, quoting a secret in the parser error'
       assert.equal(result.code, 1, result.stdout + result.stderr);
       assert.match(result.stdout + result.stderr, /vault\.yaml.*redisPassword: \*\*\*/);
     }
+  });
+});
+
+describe('an agent config file that cannot be parsed, the parser quoting the access key secret', () => {
+  it('validate names the problem on one line, without the secret', async () => {
+    const dir = await tempDir('asa-secrets-');
+    const config = join(dir, 'agent.yaml');
+    await writeFile(config, 'appId: x\napolloConfigService: http://127.0.0.1:1\naccessKeySecret: "fx-torn-config-secret\n');
+    const result = await runCli(['validate', '--config', config, '--state-dir', join(dir, 'state')]);
+    assert.equal(result.code, 1, result.stdout + result.stderr);
+    assert.doesNotMatch(result.stdout + result.stderr, /fx-torn-config-secret/);
+    assert.match(result.stdout, /accessKeySecret: "\*\*\*/);
+    const problems = result.stdout.split('\n').filter((line) => line.startsWith('  - '));
+    assert.match(problems[0]!, /agent\.yaml: Missing closing "quote.*\\n/, 'the parser error, its line breaks shown escaped');
+    assert.equal(result.stdout.trimEnd().split('\n').length, 1 + problems.length, result.stdout);
   });
 });

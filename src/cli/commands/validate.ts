@@ -13,8 +13,7 @@ export async function validateCommand(args: Readonly<Record<string, unknown>>, i
       const tooLarge = [...desired.components.values()].map((component) => pushSizeProblem(component, context.config.maxPushBytes));
       const problems = [...loaded.problems, ...tooLarge.filter((problem) => problem !== undefined)];
       if (problems.length > 0) {
-        // A problem may quote a torn value (a parser's error) or a hostile key: masked and printable.
-        write(io.stdout, `invalid: ${problems.length} problem(s)\n${problems.map((p) => `  - ${printable(redactText(p))}`).join('\n')}`);
+        write(io.stdout, `invalid: ${problems.length} problem(s)\n${listed(problems)}`);
         return 1;
       }
       // Its answer lists the mapping warnings, so they are not logged as well.
@@ -24,7 +23,15 @@ export async function validateCommand(args: Readonly<Record<string, unknown>>, i
     });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    write(io.stdout, `invalid: agent configuration\n${error.problems.map((p) => `  - ${p}`).join('\n')}`);
+    write(io.stdout, `invalid: agent configuration\n${listed(error.problems)}`);
     return 1;
   }
+}
+
+/**
+ * One line per problem, masked and printable: a problem may quote a torn value (a parser's
+ * error quoting the config file's or a release's line) or a hostile key.
+ */
+function listed(problems: readonly string[]): string {
+  return problems.map((problem) => `  - ${printable(redactText(problem))}`).join('\n');
 }
