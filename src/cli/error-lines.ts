@@ -92,5 +92,7 @@ export function errorLines(error: unknown, options: { debug: boolean; scriptName
 }
 
 function oneLine(text: string): string {
-  return text.replace(/\s*\n\s*-?\s*/g, '; ');
+  // Starts only where a run of blanks starts: otherwise a long run with no line break in it
+  // is scanned again from each of its blanks, quadratic time.
+  return text.replace(/(?<!\s)\s*\n\s*-?\s*/g, '; ');
 }
