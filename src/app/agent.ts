@@ -88,6 +88,8 @@ export class Agent extends EventEmitter<AgentEvents> {
   /** The in-sync gauge is refreshed once per event-loop turn, not once per outcome. */
   private gaugeScheduled: NodeJS.Immediate | undefined;
   private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
+  /** The reload under way (settled): reloads run one at a time, and stop() waits for it. */
+  private reloading: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: CreateAgentOptions) {
     super();
@@ -152,6 +154,8 @@ export class Agent extends EventEmitter<AgentEvents> {
     if (this.state !== 'running') return;
     this.state = 'stopping';
     const deadline = Date.now() + (this.options.drainTimeoutMs ?? DEFAULT_DRAIN_MS);
+    // A reload under way finishes first, so that what it started (sources, a sidecar link, a timer) is stopped below.
+    await this.reloading;
     clearInterval(this.resyncTimer);
     this.sourcesAbort.abort();
     const link = this.link!;
@@ -170,9 +174,15 @@ export class Agent extends EventEmitter<AgentEvents> {
   /**
    * Swaps in a new config (SIGHUP). All or nothing: new mapping rules must map the current
    * releases cleanly and a new HTTP address must bind, or an error is thrown and the old
-   * config keeps running whole.
+   * config keeps running whole. Reloads run one after the other.
    */
-  async reload(next: AgentConfig): Promise<void> {
+  reload(next: AgentConfig): Promise<void> {
+    const run = this.reloading.then(() => this.reloadNow(next));
+    this.reloading = run.catch(() => undefined);
+    return run;
+  }
+
+  private async reloadNow(next: AgentConfig): Promise<void> {
     if (this.state !== 'running') throw new Error(`agent cannot reload: it is ${this.state}`);
     const previous = this.config;
     const keepSources = this.options.sources !== undefined || sameSources(previous, next);

@@ -41,11 +41,6 @@ function withCurrentHashes(ledger: LedgerState): LedgerState {
   return { version: ledger.version, components };
 }
 
-/**
- * `<state-dir>/ledger.json`: what the sidecar was last successfully given. Writes are
- * coalesced (the latest state wins) and serialized, so a burst of applies costs one or two
- * writes and never two writers race on the temp file.
- */
 /** What goes on disk: with `cacheSecrets` off, the secret values of every entry masked. */
 function storedForm(state: LedgerState, cacheSecrets: boolean): LedgerState {
   if (cacheSecrets) return state;
@@ -64,6 +59,11 @@ export interface LedgerStoreOptions {
   readonly metrics?: Pick<AgentMetrics, 'stateWriteFailures'>;
 }
 
+/**
+ * `<state-dir>/ledger.json`: what the sidecar was last successfully given. Writes are
+ * coalesced (the latest state wins) and serialized, so a burst of applies costs one or two
+ * writes and never two writers race on the temp file.
+ */
 export class LedgerStore {
   readonly path: string;
   private readonly stateDir: string;

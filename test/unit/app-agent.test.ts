@@ -204,6 +204,47 @@ describe('Agent in-process', () => {
     assert.equal(await statusOf(`http://127.0.0.1:${port}/healthz`), 200);
   });
 
+  it('stop() during a reload stops what the reload started (its sidecar client)', async () => {
+    const sidecar = await startFakeLayotto();
+    onCleanup(() => sidecar.close());
+    const config = inProcessAgentConfig({ sidecar: sidecar.address, stateDir: await tempDir('asa-agent-') }, { http: { host: '127.0.0.1', port: 0 } });
+    const source = new MemorySource();
+    source.publish(REDIS_RELEASE);
+    const { logger } = capturingLogger();
+    const clients: { address: string; closed: boolean }[] = [];
+    const agent: Agent = new Agent({
+      config,
+      logger,
+      sources: [source],
+      sidecarClient: (address): SidecarClient => {
+        const client = new GrpcSidecarClient({ address, logger, metrics: agent.metrics, reconnectBackoffMs: { initial: 50, max: 200 } });
+        const record = { address, closed: false };
+        clients.push(record);
+        const close = client.close.bind(client);
+        client.close = () => {
+          record.closed = true;
+          close();
+        };
+        return client;
+      },
+      drainTimeoutMs: 1_000,
+    });
+    agent.on('error', () => undefined);
+    onCleanup(() => agent.stop());
+    await agent.start();
+    const [host, port] = [sidecar.address.slice(0, sidecar.address.lastIndexOf(':')), sidecar.address.slice(sidecar.address.lastIndexOf(':') + 1)];
+    const moved = `${host === '127.0.0.1' ? 'localhost' : '127.0.0.1'}:${port}`;
+    // The reload waits for the new HTTP address to bind while stop() runs.
+    const reloading = agent.reload({ ...config, sidecar: moved, http: { host: '0.0.0.0', port: 0 } });
+    await agent.stop();
+    await reloading.catch(() => undefined);
+    assert.deepEqual(
+      clients.map((client) => client.closed),
+      clients.map(() => true),
+      `every sidecar client closed: ${JSON.stringify(clients)}`,
+    );
+  });
+
   it('nothing is recorded or emitted after stop() returned, even when a call answers later', async () => {
     const r = await rig();
     await ready(r);
