@@ -151,15 +151,15 @@ export async function applyOnce(context: OneShotContext, options: { all?: boolea
   }
   // A call in flight at the timeout reports nothing until its own deadline: what has no answer now is unfinished.
   const answered = outcomes.filter((outcome) => outcome.result !== 'abandoned');
-  const appliedInTime = [...applied];
+  const answeredIds = new Set(answered.map((outcome) => outcome.component.id));
   const abandoned = new Map(outcomes.filter((outcome) => outcome.result === 'abandoned').map((outcome) => [outcome.component.id, outcome]));
   const unfinished = plan.push
-    .filter((component) => !answered.some((outcome) => outcome.component.id === component.id))
+    .filter((component) => !answeredIds.has(component.id))
     .map((component): UnfinishedPush => {
       const last = abandoned.get(component.id);
       return { id: component.id, ...(last?.code ? { lastError: `${last.code}: ${last.message ?? ''}` } : {}) };
     });
-  ledger = recordAppliedAll(ledger, appliedInTime);
+  ledger = recordAppliedAll(ledger, applied);
   for (const change of plan.changes) if (change.action === 'remove') ledger = recordRemoved(ledger, change.id);
   store.save(ledger);
   await store.flush();

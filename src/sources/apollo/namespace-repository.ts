@@ -161,11 +161,14 @@ export class NamespaceRepository {
   async #round(signal: AbortSignal): Promise<SyncResult> {
     const before = this.#content;
     while (!signal.aborted) {
+      // A wake from now on (a notification during the fetch or the backoff) cuts the backoff short.
+      if (this.#wake.signal.aborted) this.#wake = new AbortController();
+      const messages = this.#messages;
       try {
         const answer = await this.options.fetcher.fetch({
           namespace: this.options.name,
           releaseKey: this.#remoteReleaseKey,
-          messages: this.#messages,
+          messages,
           signal,
         });
         if (signal.aborted) break;
@@ -174,7 +177,7 @@ export class NamespaceRepository {
         return this.#content === before ? 'unchanged' : 'changed';
       } catch (error) {
         if (signal.aborted) break;
-        await this.#fail(errorMessage(error));
+        await this.#fail(errorMessage(error), messages);
         this.#firstAttempt();
       }
       const delay = this.#streak.fail();
@@ -184,7 +187,6 @@ export class NamespaceRepository {
         attempt: this.#streak.failures,
         delayMs: delay,
       });
-      if (this.#wake.signal.aborted) this.#wake = new AbortController();
       await sleep(delay, AbortSignal.any([signal, this.#wake.signal]));
     }
     this.#firstAttempt();
@@ -219,11 +221,12 @@ export class NamespaceRepository {
   }
 
   /** A failed fetch: nothing changes but the failure state; the cache stands in only for nothing at all. */
-  async #fail(error: string): Promise<void> {
+  async #fail(error: string, sent: NotificationMessages | undefined): Promise<void> {
     this.#failing = true;
     this.#error = error;
-    // A notification's messages may be what the server choked on: the retry goes without them.
-    this.#messages = undefined;
+    // The messages sent may be what the server choked on: the retry goes without them. Newer
+    // ones, announced while the fetch was out, were never sent and go with the retry.
+    if (this.#messages === sent) this.#messages = undefined;
     if (this.#content !== undefined || !this.options.cache) return;
     const cached = await this.options.cache.read(this.options.name);
     if (cached === undefined || this.#content !== undefined) return;
