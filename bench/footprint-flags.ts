@@ -7,7 +7,7 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import type { NodeRuntime } from '../test/support/shipped-runtime.js';
+import { shippedRuntime, type NodeRuntime } from '../test/support/shipped-runtime.js';
 import { sampleAgentMemory, type MemorySample } from './agent-memory.js';
 import { resetPeakRss } from './proc-stats.js';
 import { startSandbox } from './sandbox.js';
@@ -25,6 +25,7 @@ const afterMs = Number(args['after-ms']);
 
 const LOW_GC = ['--max-semi-space-size=1', '--single-threaded-gc', '--v8-pool-size=1'];
 const LOW_ENV = { MALLOC_ARENA_MAX: '2', UV_THREADPOOL_SIZE: '1' };
+const NO_TCACHE = { GLIBC_TUNABLES: 'glibc.malloc.tcache_count=0' };
 
 const variants: ReadonlyArray<readonly [string, NodeRuntime]> = [
   ['defaults', { execArgv: [], env: {} }],
@@ -33,6 +34,9 @@ const variants: ReadonlyArray<readonly [string, NodeRuntime]> = [
   ['low-gc+env', { execArgv: LOW_GC, env: LOW_ENV }],
   ['low-gc+env+optimize-for-size', { execArgv: [...LOW_GC, '--optimize-for-size'], env: LOW_ENV }],
   ['low-gc+env+lite-mode', { execArgv: [...LOW_GC, '--lite-mode'], env: LOW_ENV }],
+  ['low-gc+env+lite-mode+no-tcache', { execArgv: [...LOW_GC, '--lite-mode'], env: { ...LOW_ENV, ...NO_TCACHE } }],
+  // The image's ENTRYPOINT and ENV, --expose-gc among them (run collects after a release).
+  ['shipped', await shippedRuntime()],
 ];
 
 const show = (sample: MemorySample): string =>
