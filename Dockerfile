@@ -45,5 +45,6 @@ EXPOSE 34980
 USER 65532:65532
 # Node's memory settings (docs/benchmarks.md, figure 4; the README for a configuration of ~100,000
 # keys, where --lite-mode costs time): they work only on the command line, not in NODE_OPTIONS.
-ENTRYPOINT ["node", "--max-semi-space-size=1", "--single-threaded-gc", "--v8-pool-size=1", "--lite-mode", "/opt/apollo-sidecar-agent/bin/apollo-sidecar-agent.js"]
+# --expose-gc lets `run` collect the garbage of a release once it is applied (src/cli/collect-when-quiet.ts).
+ENTRYPOINT ["node", "--max-semi-space-size=1", "--single-threaded-gc", "--v8-pool-size=1", "--lite-mode", "--expose-gc", "/opt/apollo-sidecar-agent/bin/apollo-sidecar-agent.js"]
 CMD ["run"]

@@ -57,3 +57,25 @@ test('run fetches from Apollo and pushes without loading undici (fetch) or proto
   assert.deepEqual(builtins.filter((name) => /undici/.test(name)), []);
   assert.deepEqual(files.filter((file) => /proto-loader|protobufjs/.test(file)), []);
 });
+
+test('run collects the garbage of a release once it is applied, under the image runtime (--expose-gc)', async () => {
+  const apollo = await startFakeApollo({ appId: 'orders' });
+  onCleanup(() => apollo.close());
+  const sidecar = await startFakeLayotto();
+  onCleanup(() => sidecar.close());
+  const stateDir = await tempDir('asa-collect-');
+  apollo.publish('application', REDIS_RELEASE);
+  const runtime = await shippedRuntime();
+  assert.ok(runtime.execArgv.includes('--expose-gc'), "the image's ENTRYPOINT exposes gc to run");
+  const agent = startAgent(
+    [...runArgs({ configService: apollo.url, appId: 'orders', sidecar: sidecar.address, stateDir }), '--log-level', 'debug'],
+    runtime.env,
+    { execArgv: runtime.execArgv },
+  );
+  onCleanup(() => agent.stop('SIGKILL'));
+  await agent.waitForLog((line) => line.message === 'applied', 10_000, 'the first release applied');
+  const collected = await agent.waitForLog((line) => line.message === 'collected the garbage of the last release', 30_000, 'the collection');
+  const heap = collected.heapUsedMb as { before: number; after: number };
+  assert.ok(heap.after <= heap.before, `the heap did not grow through a full collection: ${JSON.stringify(heap)}`);
+  assert.equal(await agent.stop('SIGTERM'), 0);
+});

@@ -4,6 +4,7 @@ import { ConfigError, errorMessage } from '../../domain/errors.js';
 import { KnownSecrets } from '../../domain/masking.js';
 import { createLogger } from '../../observability/logger.js';
 import { registerProcessMetrics } from '../../observability/metrics.js';
+import { collectWhenQuiet, exposedGc } from '../collect-when-quiet.js';
 import { attributeToSetting, loadConfig, type CliIo } from '../command-context.js';
 
 /**
@@ -20,6 +21,8 @@ export async function runCommand(args: Readonly<Record<string, unknown>>, io: Cl
   agent.on('error', () => {
     // Already logged where it happened; the listener keeps EventEmitter from throwing it.
   });
+  const collect = exposedGc();
+  const stopCollecting = collect ? collectWhenQuiet({ agent, collect, logger }) : undefined;
 
   const stopped = new Promise<number>((resolveExit) => {
     let stopping = false;
@@ -66,6 +69,7 @@ export async function runCommand(args: Readonly<Record<string, unknown>>, io: Cl
     }
     return await stopped;
   } finally {
+    stopCollecting?.();
     clearInterval(keepAlive);
   }
 }
