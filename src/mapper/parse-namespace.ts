@@ -9,13 +9,12 @@ import { structuredEntries } from './structured-entries.js';
 /**
  * Go's protobuf refuses invalid UTF-8, and a lone UTF-16 surrogate has no UTF-8 form: such a
  * key or value would be refused by the sidecar (or silently altered), so the release is rejected.
- * With the `u` flag a pair is one code point and only a lone half is of category Cs.
+ * `isWellFormed` is false exactly when a string holds a lone surrogate; it is native, where a
+ * regular expression runs in V8's interpreter under --lite-mode (48 of the ~270 ms 100,000 keys took).
  */
-const LONE_SURROGATE = /\p{Cs}/u;
-
 function textProblem(key: string, value: string): string | undefined {
-  if (LONE_SURROGATE.test(key)) return `key "${key}" contains a lone UTF-16 surrogate, which has no UTF-8 form`;
-  return !LONE_SURROGATE.test(value) ? undefined : `value of key "${key}" contains a lone UTF-16 surrogate, which has no UTF-8 form`;
+  if (!key.isWellFormed()) return `key "${key}" contains a lone UTF-16 surrogate, which has no UTF-8 form`;
+  return value.isWellFormed() ? undefined : `value of key "${key}" contains a lone UTF-16 surrogate, which has no UTF-8 form`;
 }
 
 function malformedProperties(configurations: Readonly<Record<string, string>>): string[] {

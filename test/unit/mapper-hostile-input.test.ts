@@ -85,6 +85,9 @@ describe('hostile input: a lone UTF-16 surrogate rejects the release, naming the
       'value of key "state.redis.host" contains a lone UTF-16 surrogate, which has no UTF-8 form',
     ]);
   });
+  it('in the wrong order, two halves are two lone surrogates', () => {
+    assert.equal(problemsOf(() => parseNamespace(properties('application', { 'state.redis.e': 'x\udc00\ud800y' }), [])).length, 1);
+  });
   it('while a well-formed pair (an emoji) is kept', () => {
     assert.equal(parseNamespace(properties('application', { 'state.redis.e': '\ud83d\ude00' }), []).components[0]?.metadata['e'], '\ud83d\ude00');
   });
