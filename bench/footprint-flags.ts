@@ -27,6 +27,7 @@ const LOW_GC = ['--max-semi-space-size=1', '--single-threaded-gc', '--v8-pool-si
 const LOW_ENV = { MALLOC_ARENA_MAX: '2', UV_THREADPOOL_SIZE: '1' };
 const NO_TCACHE = { GLIBC_TUNABLES: 'glibc.malloc.tcache_count=0' };
 
+const shipped = await shippedRuntime();
 const variants: ReadonlyArray<readonly [string, NodeRuntime]> = [
   ['defaults', { execArgv: [], env: {} }],
   ['semi-space=1', { execArgv: ['--max-semi-space-size=1'], env: {} }],
@@ -36,7 +37,11 @@ const variants: ReadonlyArray<readonly [string, NodeRuntime]> = [
   ['low-gc+env+lite-mode', { execArgv: [...LOW_GC, '--lite-mode'], env: LOW_ENV }],
   ['low-gc+env+lite-mode+no-tcache', { execArgv: [...LOW_GC, '--lite-mode'], env: { ...LOW_ENV, ...NO_TCACHE } }],
   // The image's ENTRYPOINT and ENV, --expose-gc among them (run collects after a release).
-  ['shipped', await shippedRuntime()],
+  ['shipped', shipped],
+  ...[50, 100].map((percent): readonly [string, NodeRuntime] => [
+    `shipped+heap-growing-percent=${percent}`,
+    { execArgv: [...shipped.execArgv, `--heap-growing-percent=${percent}`], env: shipped.env },
+  ]),
 ];
 
 const show = (sample: MemorySample): string =>
