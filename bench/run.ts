@@ -5,7 +5,7 @@
  * every server and process it starts is stopped before it exits.
  *
  * The agent runs as it ships: the bundled binary under the container image's runtime settings
- * (Node's flags from its ENTRYPOINT, MALLOC_ARENA_MAX and UV_THREADPOOL_SIZE from its ENV; see
+ * (Node's flags from its ENTRYPOINT, the process-level variables of its ENV: glibc's and libuv's; see
  * test/support/shipped-runtime.ts), and bare `node` and the 100,000-key mapping under the same.
  * BENCH_AGENT_RUNTIME=defaults runs all three with Node's defaults instead; BENCH_NODE_FLAGS
  * replaces the image's Node flags (e.g. `--max-semi-space-size=1 --lite-mode`) to weigh others.
