@@ -2,7 +2,7 @@ import type { Agent } from '../app/agent.js';
 import type { Logger } from '../observability/logger.js';
 
 /** How long the agent must have applied nothing before its garbage is collected. */
-export const QUIET_MS = 5_000;
+const QUIET_MS = 5_000;
 
 /** A full, synchronous garbage collection. */
 export type CollectGarbage = () => void;
