@@ -192,7 +192,7 @@ function resolveSettings(
   }
 
   const sidecar = s.text('sidecar');
-  if (sidecar !== undefined && !/^[^:\s]+:\d{1,5}$/.test(sidecar)) problems.push(`${s.label('sidecar')}: ${JSON.stringify(sidecar)} is not HOST:PORT`);
+  if (sidecar !== undefined && !isSidecarAddress(sidecar)) problems.push(`${s.label('sidecar')}: ${JSON.stringify(sidecar)} is not HOST:PORT`);
   const httpText = s.text('http');
   const http = httpText === undefined ? undefined : parseHttp(httpText);
   if (httpText !== undefined && !http) problems.push(`${s.label('http')}: ${JSON.stringify(httpText)} is not HOST:PORT or off`);
@@ -260,6 +260,12 @@ function apolloUrlProblem(text: string): string | undefined {
 /** The text with anything between `//` (or the start) and `@` replaced, so a password is never echoed. */
 function withoutUserInfo(text: string): string {
   return text.replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^/?#]*@/i, '$1***@');
+}
+
+/** A port a client can dial: 1 to 65535 (`:70000` used to pass, and fail only at connect time). */
+function isSidecarAddress(text: string): boolean {
+  const match = /^[^:\s]+:(\d{1,5})$/.exec(text);
+  return match !== null && Number(match[1]) >= 1 && Number(match[1]) <= 65535;
 }
 
 function parseHttp(text: string): AgentConfig['http'] | undefined {

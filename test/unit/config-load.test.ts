@@ -96,6 +96,15 @@ describe('agent config: precedence flag > env > file > default', () => {
     assert.equal(problems.length, 6, problems.join('\n'));
   });
 
+  it('refuses a sidecar port a client cannot dial', async () => {
+    for (const sidecar of ['127.0.0.1:70000', '127.0.0.1:0', 'host:', ':34904', 'a b:1']) {
+      const problems = await problemsOf(loadAgentConfig({ flags: { appId: 'a', apolloConfigService: 'http://apollo:8080', sidecar }, env: {}, cwd: dir }));
+      assert.deepEqual(problems, [`--sidecar: ${JSON.stringify(sidecar)} is not HOST:PORT`]);
+    }
+    const config = await loadAgentConfig({ flags: { appId: 'a', apolloConfigService: 'http://apollo:8080', sidecar: 'layotto:65535' }, env: {}, cwd: dir });
+    assert.equal(config.sidecar, 'layotto:65535');
+  });
+
   it('requires a source, and appId when Apollo is used', async () => {
     assert.match((await problemsOf(loadAgentConfig({ flags: {}, env: {}, cwd: dir })))[0]!, /no source/);
     const problems = await problemsOf(loadAgentConfig({ flags: { apolloMeta: 'http://meta' }, env: {}, cwd: dir }));
