@@ -25,9 +25,12 @@ export interface HealthServerOptions {
 /** `/healthz`, `/readyz`, `/status` and `/metrics` on one small HTTP server: all that `run` exposes. */
 export class HealthServer {
   private readonly server: Server;
+  /** Where it listens, read once when bound: `server.address()` is null once it is closed. */
+  private readonly bound: AddressInfo;
 
   private constructor(server: Server) {
     this.server = server;
+    this.bound = server.address() as AddressInfo;
   }
 
   static async start(options: HealthServerOptions): Promise<HealthServer> {
@@ -71,12 +74,12 @@ export class HealthServer {
   }
 
   get port(): number {
-    return (this.server.address() as AddressInfo).port;
+    return this.bound.port;
   }
 
   get address(): string {
-    const info = this.server.address() as AddressInfo;
-    return `${info.family === 'IPv6' ? `[${info.address}]` : info.address}:${info.port}`;
+    const { family, address, port } = this.bound;
+    return `${family === 'IPv6' ? `[${address}]` : address}:${port}`;
   }
 
   async close(): Promise<void> {

@@ -204,6 +204,14 @@ describe('Agent in-process', () => {
     assert.equal(await statusOf(`http://127.0.0.1:${port}/healthz`), 200);
   });
 
+  it('httpAddress still names where the agent served after stop(), instead of throwing', async () => {
+    const r = await rig({ config: { http: { host: '127.0.0.1', port: 0 } } });
+    await ready(r);
+    const address = r.agent.httpAddress!;
+    await r.agent.stop();
+    assert.equal(r.agent.httpAddress, address);
+  });
+
   it('stop() during a reload stops what the reload started (its sidecar client)', async () => {
     const sidecar = await startFakeLayotto();
     onCleanup(() => sidecar.close());
