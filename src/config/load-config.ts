@@ -192,7 +192,9 @@ function resolveSettings(
   }
 
   const sidecar = s.text('sidecar');
-  if (sidecar !== undefined && !isSidecarAddress(sidecar)) problems.push(`${s.label('sidecar')}: ${JSON.stringify(sidecar)} is not HOST:PORT`);
+  // A client dials port 1 to 65535; 0 means "any" only to a listener (`:70000` used to pass, and fail only at connect time).
+  const sidecarAddress = sidecar === undefined ? undefined : splitHostPort(sidecar, '[^:\\s]+');
+  if (sidecar !== undefined && (sidecarAddress === undefined || sidecarAddress.port === 0)) problems.push(`${s.label('sidecar')}: ${JSON.stringify(sidecar)} is not HOST:PORT`);
   const httpText = s.text('http');
   const http = httpText === undefined ? undefined : parseHttp(httpText);
   if (httpText !== undefined && !http) problems.push(`${s.label('http')}: ${JSON.stringify(httpText)} is not HOST:PORT or off`);
@@ -262,17 +264,16 @@ function withoutUserInfo(text: string): string {
   return text.replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^/?#]*@/i, '$1***@');
 }
 
-/** A port a client can dial: 1 to 65535 (`:70000` used to pass, and fail only at connect time). */
-function isSidecarAddress(text: string): boolean {
-  const match = /^[^:\s]+:(\d{1,5})$/.exec(text);
-  return match !== null && Number(match[1]) >= 1 && Number(match[1]) <= 65535;
+/** HOST:PORT with a port of at most 65535, the host being what `hostPattern` (no groups) admits. */
+function splitHostPort(text: string, hostPattern: string): { host: string; port: number } | undefined {
+  const match = new RegExp(`^(${hostPattern}):(\\d{1,5})$`).exec(text);
+  return match && Number(match[2]) <= 65535 ? { host: match[1]!, port: Number(match[2]) } : undefined;
 }
 
 function parseHttp(text: string): AgentConfig['http'] | undefined {
   if (text === 'off') return 'off';
-  const match = /^(.+):(\d{1,5})$/.exec(text);
-  if (!match || Number(match[2]) > 65535) return undefined;
-  return { host: match[1]!.replace(/^\[(.*)\]$/, '$1'), port: Number(match[2]) };
+  const address = splitHostPort(text, '.+');
+  return address && { host: address.host.replace(/^\[(.*)\]$/, '$1'), port: address.port };
 }
 
 function nonEmpty(value: string | undefined): string | undefined {
